@@ -1,0 +1,1 @@
+"""Chroma → answers: hybrid retrieval, cited answers (extractive offline, or any OpenAI-compatible LLM), chat, CLI."""

@@ -1,0 +1,88 @@
+"""One typed settings object for the whole product.
+
+It lives in ``index`` because that is the bottom layer: ``assistant`` and the front end import it from here,
+and ``index`` never imports ``assistant``. Values come from ``NEWSDESK_*`` environment variables (plus the
+standard ``OPENAI_*`` ones) and are read once, then passed down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBED_MODEL = "minilm-int8"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore", populate_by_name=True)
+
+    home: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("newsdesk")))
+    """Data home: the on-disk Chroma store, uploads and caches live below it."""
+
+    chroma_host: str | None = None
+    """When set, use a Chroma server (``chroma run``) instead of the on-disk store."""
+    chroma_port: int = 8000
+    collection: str = "newsdesk"
+    """Prefix of the two Chroma collections (``<name>_chunks`` and ``<name>_articles``)."""
+
+    embed_model: str = DEFAULT_EMBED_MODEL
+    """``minilm-int8`` (offline default), ``openai:<model>``, or ``st:<sentence-transformers name or path>``."""
+    embed_batch_size: int = 32
+    embed_threads: int = 0
+    """onnxruntime intra-op threads; 0 means one per core."""
+
+    chunk_size: int = 200
+    """Chunk length in tiktoken (cl100k) tokens."""
+    chunk_overlap: int = 40
+
+    max_file_mb: float = 20.0
+    """Larger single-article files (txt, md, html) are refused; JSON/JSONL collections may be larger."""
+    max_collection_mb: float = 1024.0
+    max_article_chars: int = 1_000_000
+
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "NEWSDESK_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "NEWSDESK_OPENAI_BASE_URL")
+    )
+    llm_model: str | None = None
+    """Chat model for generated answers; with no model and no API key the answer is extractive (offline)."""
+    llm_context_tokens: int = 8192
+    llm_answer_tokens: int = 600
+    llm_timeout: float = 60.0
+    llm_retries: int = 2
+
+    top_k: int = 8
+    """Passages retrieved for an answer."""
+
+    allow_private_urls: bool = False
+    """Let feeds and ``newsdesk index URL`` fetch private/loopback addresses (off: SSRF guard)."""
+    fetch_timeout: float = 20.0
+    fetch_max_mb: float = 10.0
+    feed_interval: float = 300.0
+    watch_debounce: float = 1.0
+
+    auth: str | None = None
+    """``user:password`` protecting every page and API route of the web app."""
+    upload_max_mb: float = 20.0
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_model or self.openai_api_key)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; explicit overrides (tests, CLI flags) win."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,239 @@
+"""The Chroma store: passages with their vectors, and a manifest of articles beside them.
+
+Two collections: ``<name>_chunks`` holds one record per passage (text, vector, span and article metadata) and
+``<name>_articles`` holds one record per article (content hash, committed ``version``, ``pending`` version).
+Keeping the manifest in Chroma means a Chroma server carries the whole state, so several machines can share it.
+
+Crash safety rests on one rule: a passage is visible only when its ``version`` equals the committed version of
+its article. A sync marks the new version pending, writes the passages, commits the article record (one record,
+so the switch is atomic), then deletes the old passages. A run killed anywhere leaves at worst invisible orphans,
+which the next run finds through the pending marks and removes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from typing import Any
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+
+from index.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PAGE = 5000
+"""Rows per Chroma get/upsert call: under every Chroma version's maximum batch size."""
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    article_id: str
+    content_hash: str
+    text_hash: str
+    """Whitespace- and case-insensitive hash of the text alone: the same story from two places."""
+    version: str
+    """Committed version; empty while the article's first version is still being written."""
+    pending: str
+    origin: str
+    line: int
+    n_chunks: int
+    title: str
+    source: str
+    published: str
+    url: str
+
+    @classmethod
+    def from_meta(cls, article_id: str, meta: dict[str, Any]) -> ArticleRecord:
+        return cls(
+            article_id=article_id,
+            content_hash=str(meta.get("hash", "")),
+            text_hash=str(meta.get("text_hash", "")),
+            version=str(meta.get("version", "")),
+            pending=str(meta.get("pending", "")),
+            origin=str(meta.get("origin", "")),
+            line=int(meta.get("line", -1)),
+            n_chunks=int(meta.get("n_chunks", 0)),
+            title=str(meta.get("title", "")),
+            source=str(meta.get("source", "")),
+            published=str(meta.get("published", "")),
+            url=str(meta.get("url", "")),
+        )
+
+    def to_meta(self) -> dict[str, Any]:
+        return {
+            "hash": self.content_hash, "text_hash": self.text_hash, "version": self.version,
+            "pending": self.pending, "origin": self.origin,
+            "line": self.line, "n_chunks": self.n_chunks, "title": self.title, "source": self.source,
+            "published": self.published, "url": self.url,
+        }
+
+
+def article_key(article_id: str) -> str:
+    return hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:20]
+
+
+def chunk_id(article_id: str, version: str, index: int) -> str:
+    return f"{article_key(article_id)}:{version[:16]}:{index}"
+
+
+def date_number(iso: str | None) -> int:
+    """Publication date as YYYYMMDD: Chroma range filters compare numbers, not strings. 0 when unknown."""
+    if not iso:
+        return 0
+    try:
+        day = date.fromisoformat(iso[:10])
+    except ValueError:
+        return 0
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def make_client(settings: Settings) -> Any:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here
+            raise StoreError(f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+                             f"({exc})") from None
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+class Store:
+    def __init__(self, settings: Settings, client: Any = None) -> None:
+        self.settings = settings
+        self.client = client or make_client(settings)
+        self.chunks = self.client.get_or_create_collection(
+            f"{settings.collection}_chunks", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+        self.articles = self.client.get_or_create_collection(f"{settings.collection}_articles",
+                                                             embedding_function=None)
+
+    @property
+    def location(self) -> str:
+        if self.settings.chroma_host:
+            return f"chroma server http://{self.settings.chroma_host}:{self.settings.chroma_port}"
+        return str(self.settings.chroma_path)
+
+    # -- the embedding model the vectors belong to --------------------------------------------------------------
+
+    @property
+    def embed_model(self) -> str | None:
+        return (self.chunks.metadata or {}).get("embed_model")
+
+    def check_model(self, model_id: str) -> None:
+        """Refuse to mix vectors of two models in one store."""
+        current = self.embed_model
+        if current is None and self.chunks.count() == 0:
+            self._set_meta(self.chunks, embed_model=model_id)
+        elif current is not None and current != model_id:
+            raise StoreError(
+                f"this store ({self.location}) was indexed with embedding model '{current}', not '{model_id}'. "
+                f"Set NEWSDESK_EMBED_MODEL to '{current}', or re-embed everything with "
+                f"'newsdesk index --reembed' (or use another NEWSDESK_HOME)."
+            )
+
+    # -- manifest ---------------------------------------------------------------------------------------------
+
+    def records(self) -> dict[str, ArticleRecord]:
+        return {rid: ArticleRecord.from_meta(rid, meta) for rid, meta in self._scan(self.articles)}
+
+    def records_for(self, article_ids: Sequence[str]) -> dict[str, ArticleRecord]:
+        if not article_ids:
+            return {}
+        got = self.articles.get(ids=list(dict.fromkeys(article_ids)), include=["metadatas"])
+        return {rid: ArticleRecord.from_meta(rid, meta or {}) for rid, meta in zip(got["ids"], got["metadatas"])}
+
+    def put_records(self, records: Iterable[ArticleRecord]) -> None:
+        batch = list(records)
+        for at in range(0, len(batch), PAGE):
+            part = batch[at:at + PAGE]
+            self.articles.upsert(ids=[r.article_id for r in part], embeddings=[[0.0]] * len(part),
+                                 metadatas=[r.to_meta() for r in part])
+
+    def _scan(self, collection: Any, include: list[str] | None = None,
+              where: dict[str, Any] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        offset = 0
+        while True:
+            got = collection.get(include=include or ["metadatas"], where=where, limit=PAGE, offset=offset)
+            for rid, meta in zip(got["ids"], got["metadatas"]):
+                yield rid, meta or {}
+            if len(got["ids"]) < PAGE:
+                return
+            offset += PAGE
+
+    # -- passages ---------------------------------------------------------------------------------------------
+
+    def put_chunks(self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict[str, Any]]) -> None:
+        for at in range(0, len(ids), PAGE):
+            self.chunks.upsert(ids=ids[at:at + PAGE], embeddings=vectors[at:at + PAGE],
+                               documents=texts[at:at + PAGE], metadatas=metas[at:at + PAGE])
+
+    def delete_version(self, article_id: str, version: str) -> None:
+        if version:
+            self.chunks.delete(where={"$and": [{"article_id": article_id}, {"version": version}]})
+
+    def delete_article(self, article_id: str) -> None:
+        self.chunks.delete(where={"article_id": article_id})
+        self.articles.delete(ids=[article_id])
+
+    def vectors_for(self, chunk_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by passage hash: an edited or moved article re-embeds only what changed."""
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(chunk_hashes))
+        for at in range(0, len(unique), 500):
+            got = self.chunks.get(where={"chunk_hash": {"$in": unique[at:at + 500]}},
+                                  include=["metadatas", "embeddings"])
+            for meta, vector in zip(got["metadatas"], got["embeddings"]):
+                found[str(meta["chunk_hash"])] = np.asarray(vector, dtype=np.float32)
+        return found
+
+    def recover(self) -> int:
+        """Remove passages of versions that were written but never committed (a killed run). Returns articles."""
+        marked = self._scan(self.articles, where={"pending": {"$ne": ""}})
+        pending = [ArticleRecord.from_meta(rid, meta) for rid, meta in marked]
+        for record in pending:
+            if record.pending != record.version:
+                self.delete_version(record.article_id, record.pending)
+            if record.version:
+                self.put_records([replace(record, pending="")])
+            else:
+                self.articles.delete(ids=[record.article_id])
+        return len(pending)
+
+    # -- bookkeeping ------------------------------------------------------------------------------------------
+
+    def mark_synced(self) -> None:
+        meta = dict(self.articles.metadata or {})
+        self._set_meta(self.articles, generation=int(meta.get("generation", 0)) + 1,
+                       last_sync=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every sync that changed something: readers refresh their keyword index on a new value."""
+        fresh = self.client.get_collection(self.articles.name)
+        return int((fresh.metadata or {}).get("generation", 0))
+
+    @property
+    def last_sync(self) -> str | None:
+        fresh = self.client.get_collection(self.articles.name)
+        return (fresh.metadata or {}).get("last_sync")
+
+    def _set_meta(self, collection: Any, **values: Any) -> None:
+        merged = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        merged.update(values)
+        collection.modify(metadata=merged)
+
+    def counts(self) -> tuple[int, int]:
+        return self.articles.count(), self.chunks.count()
+
