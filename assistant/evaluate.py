@@ -1,0 +1,157 @@
+"""``newsdesk eval``: retrieval and answer quality of the current index on a question file.
+
+Evidence is matched by the rule of the MultiHop-RAG benchmark (also ``shared/bench/README.md``): strip all
+whitespace from a retrieved passage and from each gold evidence string; the passage is a hit when it contains one.
+It works on any index: nothing here knows how the questions were made.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.assistant import Assistant
+
+_WS = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+@dataclass(frozen=True)
+class Question:
+    question: str
+    answer: str | None
+    evidence: tuple[str, ...]
+
+
+@dataclass
+class EvalReport:
+    questions: int = 0
+    with_evidence: int = 0
+    hits_at: dict[int, float] = field(default_factory=dict)
+    mrr_at_10: float | None = None
+    with_answer: int = 0
+    answer_contains_gold: float | None = None
+    refusal_rate: float | None = None
+    search_ms: dict[str, float] = field(default_factory=dict)
+    answer_ms: dict[str, float] = field(default_factory=dict)
+    skipped_lines: list[str] = field(default_factory=list)
+
+    def render(self) -> str:
+        def pct(x: float | None) -> str:
+            return "n/a" if x is None else f"{x:.3f}"
+
+        lines = [f"questions: {self.questions} ({self.with_evidence} with evidence, {self.with_answer} with answers)"]
+        if self.with_evidence:
+            hits = "  ".join(f"Hits@{k} {pct(v)}" for k, v in sorted(self.hits_at.items()))
+            lines.append(f"retrieval: {hits}  MRR@10 {pct(self.mrr_at_10)}")
+        if self.answer_contains_gold is not None:
+            lines.append(f"answers:   contain gold {pct(self.answer_contains_gold)}  refused {pct(self.refusal_rate)}")
+        elif self.refusal_rate is not None:
+            lines.append(f"answers:   refused {pct(self.refusal_rate)}")
+        for name, ms in (("search", self.search_ms), ("answer", self.answer_ms)):
+            if ms:
+                lines.append(f"latency:   {name} p50 {ms['p50']:.0f} ms  p95 {ms['p95']:.0f} ms")
+        lines.extend(f"skipped:   {s}" for s in self.skipped_lines)
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["hits_at"] = {str(k): v for k, v in self.hits_at.items()}
+        return data
+
+
+def read_questions(path: Path) -> tuple[list[Question], list[str]]:
+    questions: list[Question] = []
+    skipped: list[str] = []
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text = str(row["question"]).strip()
+            except (json.JSONDecodeError, KeyError, TypeError):
+                skipped.append(f"line {lineno}: not a JSON object with a 'question'")
+                continue
+            evidence = row.get("evidence") or []
+            if isinstance(evidence, str):
+                evidence = [evidence]
+            answer = row.get("answer")
+            if isinstance(answer, list):
+                answer = answer[0] if answer else None
+            questions.append(Question(text, str(answer) if answer not in (None, "") else None,
+                                      tuple(str(e) for e in evidence if str(e).strip())))
+    return questions, skipped
+
+
+def evidence_rank(passages: Iterable[str], evidence: tuple[str, ...]) -> int | None:
+    """1-based rank of the first passage containing a gold evidence string (whitespace-stripped), else None."""
+    gold = [_WS.sub("", e) for e in evidence]
+    for rank, text in enumerate(passages, start=1):
+        stripped = _WS.sub("", text)
+        if any(g and g in stripped for g in gold):
+            return rank
+    return None
+
+
+def contains_answer(answer_text: str, gold: str) -> bool:
+    """Case- and punctuation-insensitive containment of the gold short answer."""
+    norm_gold = " ".join(_NON_WORD.sub(" ", gold.lower()).split())
+    norm_answer = " ".join(_NON_WORD.sub(" ", answer_text.lower()).split())
+    return bool(norm_gold) and f" {norm_gold} " in f" {norm_answer} "
+
+
+def evaluate(assistant: Assistant, questions: list[Question], k: int = 10, answers: bool = True,
+             progress: Callable[[int], None] | None = None) -> EvalReport:
+    report = EvalReport(questions=len(questions))
+    cutoffs = sorted({1, 4, k})
+    hit_counts = dict.fromkeys(cutoffs, 0)
+    reciprocal = 0.0
+    search_ms: list[float] = []
+    answer_ms: list[float] = []
+    contained = refused = 0
+    for i, q in enumerate(questions):
+        if q.evidence:
+            started = time.perf_counter()
+            passages = assistant.search(q.question, k=max(k, 10))
+            search_ms.append((time.perf_counter() - started) * 1000)
+            rank = evidence_rank((p.text for p in passages), q.evidence)
+            report.with_evidence += 1
+            for cutoff in cutoffs:
+                hit_counts[cutoff] += int(rank is not None and rank <= cutoff)
+            reciprocal += 1.0 / rank if rank is not None and rank <= 10 else 0.0
+        if answers:
+            started = time.perf_counter()
+            answer = assistant.ask(q.question)
+            answer_ms.append((time.perf_counter() - started) * 1000)
+            refused += int(answer.refused)
+            if q.answer is not None:
+                report.with_answer += 1
+                contained += int(not answer.refused and contains_answer(answer.text, q.answer))
+        if progress:
+            progress(i + 1)
+    if report.with_evidence:
+        report.hits_at = {c: hit_counts[c] / report.with_evidence for c in cutoffs}
+        report.mrr_at_10 = reciprocal / report.with_evidence
+    if answers and questions:
+        report.refusal_rate = refused / len(questions)
+        if report.with_answer:
+            report.answer_contains_gold = contained / report.with_answer
+    report.search_ms = _percentiles(search_ms)
+    report.answer_ms = _percentiles(answer_ms)
+    return report
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    if len(values) == 1:
+        return {"p50": values[0], "p95": values[0]}
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50": statistics.median(values), "p95": cuts[94]}

@@ -1,0 +1,143 @@
+"""Crash safety and concurrent writers, with real `newsdesk index` processes killed by SIGKILL."""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from index import Store, load_settings
+
+NEWSDESK = [sys.executable, "-m", "assistant.cli"]
+ROOT = Path(__file__).resolve().parent.parent
+WAITING = "another newsdesk process is indexing"
+WORDS = ("missile strike Kyiv power grid minister officials report border drone attack council election vote "
+         "budget market inflation bank rate harbour flood rescue court ruling strike union talks").split()
+
+
+def write_corpus(folder: Path, n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        sentences = [" ".join(rng.choice(WORDS) for _ in range(12)).capitalize() + "." for _ in range(4 + i % 4)]
+        (folder / f"story-{i:04d}.txt").write_text(f"Story {i} seed {seed}\n" + " ".join(sentences) + "\n")
+
+
+def run_index(home: Path, folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*NEWSDESK, "--home", str(home), "index", str(folder)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def start_index(home: Path, folder: Path, after_articles: int) -> subprocess.Popen[str]:
+    """Starts an index run and returns once its progress bar has passed ``after_articles`` articles."""
+    proc = subprocess.Popen([*NEWSDESK, "--home", str(home), "index", str(folder)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = threading.Event()
+
+    def watch() -> None:
+        buffer = ""
+        assert proc.stderr is not None
+        while chunk := proc.stderr.read(64):
+            buffer = (buffer + chunk)[-400:]
+            counts = [int(n) for n in re.findall(r"articles=(\d+)", buffer)]
+            if counts and max(counts) >= after_articles:
+                seen.set()
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
+    seen.wait(timeout=120)
+    assert seen.is_set(), "the run finished or stalled before reaching that point"
+    return proc
+
+
+def start_and_kill(home: Path, folder: Path, after_articles: int) -> None:
+    proc = start_index(home, folder, after_articles)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+
+def snapshot(home: Path) -> dict[str, object]:
+    """Everything a reader could see, normalised so two homes indexed from the same files compare equal."""
+    store = Store(load_settings(home=home))
+    records = store.records()
+    got = store.chunks.get(include=["metadatas", "documents"])
+    chunks = list(zip(got["ids"], got["metadatas"], got["documents"]))
+    by_article = Counter(meta["article_id"] for _, meta, _ in chunks)
+    problems = []
+    for rid, record in records.items():
+        if not record.version or record.pending:
+            problems.append(f"{rid}: uncommitted (version={record.version!r} pending={record.pending!r})")
+        if by_article[rid] != record.n_chunks:
+            problems.append(f"{rid}: {by_article[rid]} chunks stored, {record.n_chunks} expected")
+    for cid, meta, _ in chunks:
+        record = records.get(meta["article_id"])
+        if record is None:
+            problems.append(f"orphan chunk {cid}")
+        elif meta["version"] != record.version:
+            problems.append(f"stale chunk {cid} of version {meta['version']} (article is at {record.version})")
+    return {
+        "problems": problems,
+        "articles": sorted((r.article_id.rsplit("/", 1)[-1], r.content_hash) for r in records.values()),
+        "passages": sorted((meta["article_id"].rsplit("/", 1)[-1], meta["chunk"], doc) for _, meta, doc in chunks),
+    }
+
+
+@pytest.mark.parametrize("kill_at", [3, 40, 100])
+def test_sigkill_mid_run_then_rerun_equals_a_clean_index(tmp_path: Path, kill_at: int) -> None:
+    news, home, clean = tmp_path / "news", tmp_path / "home", tmp_path / "clean"
+    write_corpus(news, 120, seed=1)
+    assert run_index(home, news).returncode == 0
+    # Edit a third, delete some, add some: the killed run is mid-way through updates, not only additions.
+    write_corpus(news, 40, seed=2)
+    for i in range(110, 120):
+        (news / f"story-{i:04d}.txt").unlink()
+    write_corpus(news / "more", 30, seed=3)
+
+    start_and_kill(home, news, after_articles=kill_at)
+    rerun = run_index(home, news)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert run_index(clean, news).returncode == 0
+
+    after, expected = snapshot(home), snapshot(clean)
+    assert after["problems"] == []
+    assert len(after["articles"]) == 140  # type: ignore[arg-type]
+    assert after["articles"] == expected["articles"]
+    assert after["passages"] == expected["passages"]
+
+
+def test_concurrent_writers_on_one_home_are_serialised(tmp_path: Path) -> None:
+    news, home = tmp_path / "news", tmp_path / "home"
+    write_corpus(news / "a", 40, seed=4)
+    write_corpus(news / "b", 40, seed=5)
+    home.mkdir()
+    holder = FileLock(str(home / "index.lock"))
+    holder.acquire()  # a writer is busy: both runs below must wait, say so, then proceed one at a time
+    logs = [tmp_path / f"{part}.err" for part in "ab"]
+    try:
+        runs = [subprocess.Popen([*NEWSDESK, "--home", str(home), "index", "--quiet", str(news / part)], cwd=ROOT,
+                                 stdout=subprocess.PIPE, stderr=log.open("w"), text=True)
+                for part, log in zip("ab", logs)]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(WAITING in log.read_text() for log in logs):
+            time.sleep(0.2)
+        assert all(WAITING in log.read_text() for log in logs)
+        assert all(run.poll() is None for run in runs), "a run went ahead while the lock was held"
+    finally:
+        holder.release()
+    for run in runs:
+        out, _ = run.communicate(timeout=300)
+        assert run.returncode == 0
+        assert out.startswith("added 40,")
+    state = snapshot(home)
+    assert state["problems"] == []
+    assert len(state["articles"]) == 80  # type: ignore[arg-type]
