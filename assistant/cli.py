@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from index import Indexer, Progress, Settings, StoreError, load_settings
+from index import Failure, Indexer, Progress, Settings, StoreError, SyncReport, load_settings
 from index.embedding import EmbeddingError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("qa_file")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("--no-answers", action="store_true", help="retrieval only: skip answering each question")
     p.add_argument("--json", action="store_true")
     return parser
 
@@ -95,10 +96,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 @command("index")
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from index.remote import Fetcher, FetchError, fetch_article, is_url
+
+    urls = [p for p in args.paths if is_url(p)]
+    paths = [p for p in args.paths if not is_url(p)]
+    try:
+        fetcher = Fetcher(settings) if urls else None
+    except ValueError as exc:  # a bad NEWSDESK_ALLOW_NETWORKS
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     indexer = Indexer(settings)
     bar = _progress_bar(args.quiet)
-    report = indexer.sync(args.paths, progress=bar.update)
+    report = indexer.sync(paths, progress=bar.update) if paths else SyncReport()
     bar.close()
+    if fetcher is not None:
+        articles = []
+        with fetcher:
+            for url in urls:
+                try:
+                    articles.append(fetch_article(url, settings, fetcher))
+                except FetchError as exc:
+                    report.failures.append(Failure(url, str(exc)))
+        report.merge(indexer.sync_articles(articles))
     print(report.summary())
     for failure in report.failures:
         print(f"  failed  {failure}")
@@ -134,6 +153,240 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     status = collect_status(settings)
     print(status.render())
+    return EXIT_OK
+
+
+@command("watch")
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    from index.remote import is_url
+    from index.watch import Watcher, WatchError
+
+    odd = [s for s in args.sources if "://" in s and not is_url(s)]
+    if odd:
+        print(f"newsdesk: feeds must be http(s) URLs: {', '.join(odd)}", file=sys.stderr)
+        return EXIT_USAGE
+    feeds = [s for s in args.sources if is_url(s)]
+    folders = [s for s in args.sources if not is_url(s)]
+    try:
+        watcher = Watcher(settings, Indexer(settings), folders=folders, feeds=feeds,
+                          on_sync=lambda event: print(event.line(), flush=True))
+    except (WatchError, ValueError) as exc:
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"watching {len(folders)} folder(s)/file(s) and {len(feeds)} feed(s); Ctrl-C to stop", file=sys.stderr)
+    watcher.start()
+    try:
+        watcher.wait()
+    except KeyboardInterrupt:
+        print("stopping…", file=sys.stderr)
+    finally:
+        watcher.stop()
+    return EXIT_OK
+
+
+@command("serve")
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.auth import AuthConfigError
+
+    try:
+        from app import serve
+    except ImportError as exc:  # app.py is the front end beside this package (installed as a py-module)
+        print(f"newsdesk: cannot load the web app (app.py): {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    from index.watch import WatchError
+
+    try:
+        return serve(settings, args.host, args.port, args.index, args.watch, args.feed)
+    except (AuthConfigError, WatchError) as exc:
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+@command("eval")
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+    from pathlib import Path
+
+    from assistant import Assistant
+    from assistant.evaluate import evaluate, read_questions
+
+    path = Path(args.qa_file)
+    if not path.is_file():
+        print(f"newsdesk: no such question file: {path}", file=sys.stderr)
+        return EXIT_USAGE
+    questions, skipped = read_questions(path)
+    if args.limit:
+        questions = questions[:args.limit]
+    if not questions:
+        print(f"newsdesk: no questions in {path}", file=sys.stderr)
+        return EXIT_USAGE
+    assistant = Assistant(settings)
+    from tqdm import tqdm
+
+    with tqdm(total=len(questions), unit="q", file=sys.stderr, leave=False, disable=args.json) as bar:
+        report = evaluate(assistant, questions, k=args.k, answers=not args.no_answers,
+                          progress=lambda done: bar.update(done - bar.n))
+    report.skipped_lines = skipped
+    print(json.dumps(report.to_json(), indent=2) if args.json else report.render())
+    return EXIT_OK
+
+
+def _day(value: str | None, flag: str) -> Any:
+    """A --since/--until value as a date; a clear message for anything else."""
+    from datetime import date
+
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(f"{flag} needs a date like 2024-12-01, not {value!r}") from None
+
+
+class UsageError(ValueError):
+    """A command-line value that cannot be used; printed as it is."""
+
+
+def _filter_args(args: argparse.Namespace) -> tuple[Any, Any, list[str] | None]:
+    return _day(args.since, "--since"), _day(args.until, "--until"), list(args.source or []) or None
+
+
+def _assistant(settings: Settings) -> Any:
+    from assistant.assistant import Assistant
+
+    return Assistant(settings)
+
+
+def _nothing_indexed(assistant: Any) -> bool:
+    if assistant.store.chunks.count():
+        return False
+    print(f"newsdesk: nothing is indexed in {assistant.store.location} yet: run 'newsdesk index FOLDER' first",
+          file=sys.stderr)
+    return True
+
+
+def _heading(title: str, source: str, published: str | None) -> str:
+    meta = ", ".join(x for x in (source, published or "") if x)
+    return f"{title or '(untitled)'}" + (f" — {meta}" if meta else "")
+
+
+def _short(text: str, limit: int = 400) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"
+
+
+@command("search")
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+    from dataclasses import asdict
+
+    try:
+        since, until, sources = _filter_args(args)
+    except UsageError as exc:
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    assistant = _assistant(settings)
+    if _nothing_indexed(assistant):
+        return EXIT_FAILED
+    passages = assistant.search(args.query, k=max(1, args.k), since=since, until=until, sources=sources)
+    if args.json:
+        print(json.dumps([asdict(p) for p in passages], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not passages:
+        print("No passages found." + (" (Filters were applied.)" if since or until or sources else ""))
+    for rank, p in enumerate(passages, 1):
+        print(f"{rank}. {_heading(p.title, p.source, p.published)}  (score {p.score:.3f})")
+        if p.url:
+            print(f"   {p.url}")
+        print(f"   {_short(p.text)}\n")
+    return EXIT_OK
+
+
+def _print_answer(assistant: Any, question: str, history: list[Any], filters: tuple[Any, Any, Any],
+                  offline: bool = False) -> Any:
+    """Streams one answer to stdout, then its sources; returns the ``Answer``."""
+    from assistant.types import Answer, Delta
+
+    answer = None
+    streamed = ""
+    for event in assistant.ask_stream(question, history, *filters, offline=offline):
+        if isinstance(event, Delta):
+            streamed += event.text
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Answer):
+            answer = event
+    assert answer is not None
+    print()
+    if answer.notice:
+        print(f"\nnote: {answer.notice}", file=sys.stderr)
+    if answer.text.strip() != streamed.strip() and not streamed.endswith(answer.text):
+        print(f"\n{answer.text}")  # the streamed text was replaced (e.g. markers tidied): show the final one
+    if answer.citations:
+        print("\nSources:")
+    for c in answer.citations:
+        print(f"[{c.n}] {_heading(c.title, c.source, c.published)}")
+        quoted = " … ".join(c.text[a:b] for a, b in c.quotes) if c.quotes else c.text
+        print(f"    “{_short(quoted, 500)}”")
+        if c.url:
+            print(f"    {c.url}")
+    return answer
+
+
+@command("ask")
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    try:
+        filters = _filter_args(args)
+    except UsageError as exc:
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.question.strip():
+        print("newsdesk: the question is empty", file=sys.stderr)
+        return EXIT_USAGE
+    assistant = _assistant(settings)
+    if _nothing_indexed(assistant):
+        return EXIT_FAILED
+    if args.json:
+        answer = assistant.ask(args.question, None, *filters, offline=args.offline)
+        print(json.dumps(answer.to_json(asked=args.question), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    _print_answer(assistant, args.question, [], filters, offline=args.offline)
+    return EXIT_OK
+
+
+@command("chat")
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.types import Turn
+
+    try:
+        filters = _filter_args(args)
+    except UsageError as exc:
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    assistant = _assistant(settings)
+    if _nothing_indexed(assistant):
+        return EXIT_FAILED
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"newsdesk chat ({assistant.mode}). Ask about the indexed articles; 'exit' or Ctrl-D to leave.",
+              file=sys.stderr)
+    history: list[Turn] = []
+    while True:
+        if interactive:
+            print("\nyou> ", end="", flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if question.lower() in ("exit", "quit", ":q", "/exit", "/quit"):
+            break
+        answer = _print_answer(assistant, question, history, filters)
+        if answer.question != " ".join(question.split()):
+            print(f"(searched for: {answer.question})", file=sys.stderr)
+        history.append(Turn(answer.question, answer.text))
     return EXIT_OK
 
 

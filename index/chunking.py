@@ -45,8 +45,8 @@ class Chunker:
 
     @property
     def signature(self) -> str:
-        """Changes when chunk boundaries would change, so stored articles get re-chunked."""
-        return f"sentence-{self.chunk_size}-{self.chunk_overlap}"
+        """Changes when chunk boundaries or embedded headers would change, so stored articles get re-chunked."""
+        return f"sentence-{self.chunk_size}-{self.chunk_overlap}-{HEADER_VERSION}"
 
     def split(self, article: Article) -> list[Chunk]:
         header = embed_header(article)
@@ -60,12 +60,15 @@ class Chunker:
         return chunks
 
 
+HEADER_VERSION = "t1"
+"""Bumped whenever ``embed_header`` changes: stored passages then get the new header (and fresh vectors)."""
+
+
 def embed_header(article: Article) -> str:
-    parts = [article.title]
-    meta = ", ".join(p for p in (article.source, article.published) if p)
-    if meta:
-        parts.append(f"({meta})")
-    return " ".join(parts) + "\n\n"
+    """The headline gives a passage deep in an article its topic. Source and date are left out: they matched
+    nothing a reader asks and diluted short passages (dev set, dense only: Hits@10 0.926 -> 0.934 without them;
+    dates are a filter's job)."""
+    return f"{article.title}\n\n" if article.title else ""
 
 
 def _locate(text: str, piece: str, cursor: int) -> tuple[int, int]:

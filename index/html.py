@@ -23,8 +23,10 @@ class Extracted:
 
 def extract_article(html: str, url: str | None = None) -> Extracted | None:
     """The page's main text and metadata (og:, article:published_time), or None when there is no article."""
+    # favor_precision: without it trafilatura's fallback extractors return a menu's link texts as the "article".
     raw = trafilatura.extract(
-        html, url=url, output_format="json", with_metadata=True, include_comments=False, include_tables=False
+        html, url=url, output_format="json", with_metadata=True, include_comments=False, include_tables=False,
+        favor_precision=True,
     )
     if not raw:
         return None
@@ -41,6 +43,6 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
         text=text,
         published=data.get("date"),
         source=data.get("source-hostname") or data.get("sitename") or data.get("hostname") or "",
-        url=data.get("url") or url,
+        url=data.get("url") or data.get("source") or url,  # trafilatura's JSON puts the page URL in "source"
         author=data.get("author"),
     )

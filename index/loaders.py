@@ -66,6 +66,8 @@ def load_file(path: Path, settings: Settings) -> Loaded:
     try:
         if suffix not in SUPPORTED:
             raise LoadError(f"unsupported file type '{suffix or path.name}' (takes {', '.join(sorted(SUPPORTED))})")
+        if path.is_symlink() and not path.exists():
+            raise LoadError("broken symbolic link (its target does not exist)")
         size = path.stat().st_size
         limit_mb = settings.max_collection_mb if suffix in COLLECTIONS else settings.max_file_mb
         if size > limit_mb * 1024 * 1024:
@@ -89,6 +91,9 @@ def load_file(path: Path, settings: Settings) -> Loaded:
         loaded.complete = False
     except OSError as exc:
         loaded.failures.append(Failure(origin, f"cannot read: {exc.strerror or exc}"))
+        loaded.complete = False
+    except Exception as exc:  # a parser choking on hostile input fails this file only, never the whole run
+        loaded.failures.append(Failure(origin, f"cannot be loaded ({type(exc).__name__}: {str(exc)[:160]})"))
         loaded.complete = False
     return loaded
 
@@ -143,15 +148,15 @@ def _markdown_article(text: str, origin: str, path: Path) -> Article:
     body = text.strip()
     if not body:
         raise LoadError("no text after the front matter")
-    title = _field(meta, "title")
+    title = _scalar(_field(meta, "title"))
     if not title:
         first, _, rest = body.partition("\n")
         title = first.lstrip("#").strip()
         body = rest.strip() or body
     return _make(
         origin,
-        explicit_id=_field(meta, "id"),
-        title=str(title),
+        explicit_id=_scalar(_field(meta, "id")),
+        title=title,
         text=body,
         published=normalize_date(_field(meta, "published")) or _date_from_name(path),
         source=_field(meta, "source"),
@@ -197,7 +202,7 @@ def _load_jsonl(path: Path, origin: str, settings: Settings, loaded: Loaded) -> 
             if not raw.strip():
                 continue
             try:
-                record = _parse_json(decode(raw))
+                record = _parse_json(decode(raw).strip())
             except LoadError as exc:
                 loaded.failures.append(Failure(origin, str(exc), lineno))
                 continue
@@ -210,7 +215,8 @@ def _parse_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise LoadError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        msg = exc.msg.removesuffix(" at")  # "Unterminated string starting at" would read "... at at line 1"
+        raise LoadError(f"malformed JSON: {msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise LoadError("malformed JSON: nested too deeply") from None
 
@@ -221,12 +227,12 @@ def _record_article(record: Any, origin: str, line: int | None) -> Article | Fai
     text = _field(record, "text")
     if not isinstance(text, str) or not text.strip():
         return Failure(origin, "no article text (expected a 'text', 'body' or 'content' field)", line)
-    title = _field(record, "title")
+    title = _scalar(_field(record, "title"))
     return _make(
         origin,
         line=line,
-        explicit_id=_field(record, "id"),
-        title=str(title).strip() if title else text.strip().split("\n", 1)[0][:120],
+        explicit_id=_scalar(_field(record, "id")),
+        title=title or text.strip().split("\n", 1)[0][:120],
         text=text.strip(),
         published=normalize_date(_field(record, "published")),
         source=_field(record, "source"),
@@ -247,10 +253,10 @@ def _make(
     url: Any = None,
     author: str | None = None,
 ) -> Article:
-    url = str(url).strip() if url else None
-    source_name = str(source).strip() if isinstance(source, (str, int, float)) and str(source).strip() else ""
+    url = _scalar(url)
     if isinstance(source, dict):
-        source_name = str(source.get("name") or source.get("title") or "")
+        source = source.get("name") or source.get("title")
+    source_name = _scalar(source) or ""
     if not source_name and url:
         source_name = urlsplit(url).hostname or ""
     return Article(
@@ -285,13 +291,20 @@ def _field(record: dict[str, Any], name: str) -> Any:
     return None
 
 
+def _scalar(value: Any) -> str | None:
+    """A field as text when it is a plain string or number: nested JSON/YAML values are never metadata."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return str(value).strip() or None
+
+
 def _author(value: Any) -> str | None:
     if isinstance(value, list):
-        names = [str(v.get("name", "")) if isinstance(v, dict) else str(v) for v in value]
+        names = [_scalar(v.get("name")) if isinstance(v, dict) else _scalar(v) for v in value]
         return ", ".join(n for n in names if n) or None
     if isinstance(value, dict):
-        return str(value.get("name") or "") or None
-    return str(value).strip() or None if value is not None else None
+        return _scalar(value.get("name"))
+    return _scalar(value)
 
 
 def normalize_date(value: Any) -> str | None:
@@ -302,6 +315,8 @@ def normalize_date(value: Any) -> str | None:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
     if isinstance(value, (int, float)):
         try:
             return datetime.utcfromtimestamp(float(value)).date().isoformat()

@@ -58,13 +58,32 @@ class Settings(BaseSettings):
 
     top_k: int = 8
     """Passages retrieved for an answer."""
+    retrieval_mode: str = "hybrid"
+    """``hybrid`` (dense + BM25), ``dense`` or ``bm25``."""
+    fusion: str = "score"
+    """``score``: BM25 and cosine each scaled by their best hit, then summed (tuned on the dev set); or ``rrf``."""
+    dense_weight: float = 1.0
+    """Weight of the dense half in the fusion (the BM25 half weighs 1)."""
+    rrf_k: int = 10
+    """Rank constant of reciprocal-rank fusion (only with ``fusion=rrf``)."""
+    retrieval_candidates: int = 30
+    """Candidates each half contributes before fusion."""
+    bm25_rebuild_inline_max: int = 20_000
+    """Passages up to which a stale keyword index is rebuilt inside the query; above, in the background."""
 
     allow_private_urls: bool = False
     """Let feeds and ``newsdesk index URL`` fetch private/loopback addresses (off: SSRF guard)."""
+    allow_networks: str = ""
+    """Comma-separated networks (CIDR) fetched despite that guard, e.g. one intranet feed server ``10.1.2.3/32``."""
     fetch_timeout: float = 20.0
+    """Seconds for one fetch (connect, headers, then the whole body)."""
     fetch_max_mb: float = 10.0
     feed_interval: float = 300.0
+    """Seconds between polls of a feed."""
+    feed_max_backoff: float = 3600.0
+    """Longest wait before retrying a failing feed or article page (the wait doubles per failure)."""
     watch_debounce: float = 1.0
+    """Seconds of quiet in a watched folder before it is synced: a burst of changes costs one sync."""
 
     auth: str | None = None
     """``user:password`` protecting every page and API route of the web app."""

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from index.settings import Settings
+from index.sources_state import watched_sources
 from index.store import Store
 
 
@@ -50,4 +51,5 @@ def collect_status(settings: Settings, store: Store | None = None) -> Status:
         embed_model=store.embed_model,
         location=store.location,
         last_sync=store.last_sync,
+        watched=watched_sources(settings, records.values()),
     )

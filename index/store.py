@@ -129,7 +129,7 @@ class Store:
 
     @property
     def embed_model(self) -> str | None:
-        return (self.chunks.metadata or {}).get("embed_model")
+        return self._meta(self.chunks).get("embed_model")
 
     def check_model(self, model_id: str) -> None:
         """Refuse to mix vectors of two models in one store."""
@@ -214,7 +214,7 @@ class Store:
     # -- bookkeeping ------------------------------------------------------------------------------------------
 
     def mark_synced(self) -> None:
-        meta = dict(self.articles.metadata or {})
+        meta = self._meta(self.articles)
         self._set_meta(self.articles, generation=int(meta.get("generation", 0)) + 1,
                        last_sync=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
@@ -229,8 +229,12 @@ class Store:
         fresh = self.client.get_collection(self.articles.name)
         return (fresh.metadata or {}).get("last_sync")
 
+    def _meta(self, collection: Any) -> dict[str, Any]:
+        """Collection metadata as stored now: the cached copy is stale once another process or client wrote it."""
+        return dict(self.client.get_collection(collection.name).metadata or {})
+
     def _set_meta(self, collection: Any, **values: Any) -> None:
-        merged = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        merged = {k: v for k, v in self._meta(collection).items() if not k.startswith("hnsw:")}
         merged.update(values)
         collection.modify(metadata=merged)
 

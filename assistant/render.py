@@ -1,0 +1,201 @@
+"""HTML for the web chat: answers with linked ``[n]`` markers, the sources panel, the library panel.
+
+Article text is untrusted: everything that comes from an article (titles, passages, sources, urls) and from the user
+is escaped here, in one place, before it reaches the page. Answers go into Gradio's Chatbot, which renders Markdown
+and HTML, so their text is escaped for both (HTML entities plus Markdown backslash escapes); the panels are plain
+HTML and only need HTML escaping. Links are only made from http(s) urls.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
+
+from assistant.types import Answer, Citation
+from index.status import Status
+from index.sync import SyncReport
+
+MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+"""``[3]`` or ``[1, 2]`` in an answer."""
+
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+_MARKDOWN_PUNCTUATION = set("\\`*_{}[]()#+-.!|~$:=^")
+
+
+def esc(text: object) -> str:
+    """HTML-escape for the panels (quotes too: values also land in attributes)."""
+    return html.escape(str(text), quote=True)
+
+
+def md_escape(text: str) -> str:
+    """Text that Chatbot's Markdown + HTML rendering shows literally, character by character.
+
+    Each character is replaced once (entity or backslash escape), so an entity is never escaped again.
+    """
+    return "".join(_HTML_ENTITIES.get(ch) or ("\\" + ch if ch in _MARKDOWN_PUNCTUATION else ch) for ch in text)
+
+
+def source_anchor(turn: int, n: int) -> str:
+    return f"src-{turn}-{n}"
+
+
+def answer_markdown(text: str, citations: Sequence[Citation], turn: int, notice: str | None = None) -> str:
+    """An answer for the Chatbot: escaped text, ``[n]`` of known citations turned into links to the sources panel.
+
+    While the answer streams the citations are not known yet, so markers show as plain text until it completes.
+    """
+    known = {c.n for c in citations}
+    text = _unindent(text)
+    out: list[str] = []
+    if notice:  # inside an HTML block Markdown is not interpreted: HTML escaping only
+        out.append(f'<div class="nd-notice">⚠ {esc(" ".join(notice.split()))}</div>\n\n')
+    pos = 0
+    for m in MARKER.finditer(text):
+        numbers = [int(x) for x in re.findall(r"\d+", m.group(1))]
+        if not any(n in known for n in numbers):
+            continue
+        out.append(md_escape(text[pos:m.start()]))
+        out.append("".join(
+            f'<a class="nd-cite" href="#{source_anchor(turn, n)}" data-turn="{turn}" data-n="{n}">[{n}]</a>'
+            if n in known else md_escape(f"[{n}]") for n in numbers
+        ))
+        pos = m.end()
+    out.append(md_escape(text[pos:]))
+    return "".join(out)
+
+
+def question_markdown(text: str) -> str:
+    return md_escape(_unindent(text))
+
+
+def _unindent(text: str) -> str:
+    """Leading spaces would make an indented code block, where escapes show literally."""
+    return "\n".join(line.lstrip(" \t") for line in text.split("\n"))
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only web links become clickable: an article's ``javascript:`` or ``data:`` url stays text."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme.lower() in {"http", "https"} and parts.netloc else None
+
+
+def highlighted(text: str, quotes: Iterable[tuple[int, int]]) -> str:
+    """The passage with the spans the answer used wrapped in ``<mark>``; everything escaped."""
+    spans: list[list[int]] = []
+    for start, end in sorted((max(0, s), min(len(text), e)) for s, e in quotes):
+        if end <= start:
+            continue
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    out: list[str] = []
+    pos = 0
+    for start, end in spans:
+        out.append(esc(text[pos:start]))
+        out.append(f'<mark class="nd-quote">{esc(text[start:end])}</mark>')
+        pos = end
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def citation_html(c: Citation, turn: int) -> str:
+    url = safe_url(c.url)
+    title = esc(c.title or "(untitled)")
+    title_html = (f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">{title}</a>'
+                  if url else title)
+    meta = " · ".join(esc(x) for x in (c.source or "", c.published or "") if x)
+    link = "" if url or not c.url else f'<div class="nd-url">{esc(c.url)}</div>'
+    return (
+        f'<div class="nd-source" id="{source_anchor(turn, c.n)}" data-n="{c.n}">'
+        f'<div class="nd-source-head"><span class="nd-n">[{c.n}]</span> '
+        f'<span class="nd-title">{title_html}</span></div>'
+        f'<div class="nd-meta">{meta}</div>{link}'
+        f'<div class="nd-passage">{highlighted(c.text, c.quotes)}</div>'
+        f"</div>"
+    )
+
+
+def sources_html(turns: Sequence[tuple[str, Answer]]) -> str:
+    """The sources panel: the latest answer's citations open on top, earlier answers folded below."""
+    if not turns:
+        return '<div class="nd-sources nd-empty">Sources of the answer appear here.</div>'
+    groups: list[str] = []
+    for turn in range(len(turns), 0, -1):
+        question, answer = turns[turn - 1]
+        if answer.citations:
+            body = "".join(citation_html(c, turn) for c in answer.citations)
+        else:
+            body = '<div class="nd-none">No sources: nothing in the articles answers this.</div>'
+        is_open = " open" if turn == len(turns) else ""
+        groups.append(f'<details class="nd-turn" id="nd-turn-{turn}"{is_open}>'
+                      f'<summary>Q{turn}: {esc(question)}</summary>{body}</details>')
+    return '<div class="nd-sources">' + "".join(groups) + "</div>"
+
+
+def mode_html(mode: str, base_url: str | None = None) -> str:
+    if mode.startswith("llm:"):
+        where = f" at {esc(urlsplit(base_url).netloc or base_url)}" if base_url else ""
+        label = f"LLM answers: <b>{esc(mode[4:])}</b>{where} (offline extractive answer if it fails)"
+    else:
+        label = "<b>Offline</b>: extractive answers quoted from the articles, no LLM"
+    return f'<div class="nd-mode" data-mode="{esc(mode)}">Mode: {label}</div>'
+
+
+def library_html(status: Status) -> str:
+    """Counts and last sync for the library panel (see ``index.status``)."""
+    rows = [("Articles", f"{status.articles:,}"), ("Passages (chunks)", f"{status.chunks:,}"),
+            ("Sources", f"{len(status.sources):,}"), ("Last sync", status.last_sync or "never")]
+    for w in status.watched:
+        state = f"last sync {w.get('last_sync') or 'never'}, {w.get('articles', 0)} articles"
+        if w.get("error"):
+            state += f", last error: {w['error']}"
+        rows.append((f"Watching {w.get('source')}", state))
+    body = "".join(f'<tr><th>{esc(k)}</th><td data-field="{esc(k.split()[0].lower())}">{esc(v)}</td></tr>'
+                   for k, v in rows)
+    return f'<table class="nd-library">{body}</table>'
+
+
+def progress_html(label: str, done: int, total: int, articles: int, chunks: int) -> str:
+    bar = f'<progress value="{done}" max="{total}"></progress>' if total else "<progress></progress>"
+    counts = f"{done}/{total} files" if total else f"{articles} articles"
+    return (f'<div class="nd-progress" data-state="running">{bar} {esc(label)}: {esc(counts)}, '
+            f"{articles} articles, {chunks} passages written</div>")
+
+
+STATUS_ORDER = {"failed": 0, "added": 1, "updated": 2, "removed": 3, "duplicate": 4, "unchanged": 5}
+
+
+def report_html(label: str, report: SyncReport, rejected: Sequence[tuple[str, str]] = ()) -> str:
+    """Summary line plus one row per article: added / updated / unchanged / removed / failed with the reason."""
+    items = [(name, "", "failed", reason) for name, reason in rejected]
+    items += [(_short(i.location), i.title, i.status, i.reason) for i in report.items]
+    items.sort(key=lambda row: STATUS_ORDER.get(row[2], 9))
+    failed = report.failed + len(rejected)
+    summary = (f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+               f"removed {report.removed}, failed {failed}")
+    rows = "".join(
+        f'<tr class="nd-{esc(status)}"><td class="nd-status">{esc(status)}</td><td>{esc(title or name)}'
+        f'{"" if not title else f"<div class=nd-loc>{esc(name)}</div>"}</td><td>{esc(reason)}</td></tr>'
+        for name, title, status, reason in items
+    )
+    table = (f'<table class="nd-results"><tr><th>result</th><th>article</th><th>reason</th></tr>{rows}</table>'
+             if rows else "")
+    return (f'<div class="nd-report" data-state="done"><b>{esc(label)} done</b> in {report.seconds:.1f} s: '
+            f"{esc(summary)}{table}</div>")
+
+
+def error_html(message: str) -> str:
+    return f'<div class="nd-report nd-error" data-state="error">{esc(message)}</div>'
+
+
+def _short(location: str) -> str:
+    """File name (and line) rather than a long absolute path."""
+    return location.replace("\\", "/").rsplit("/", 1)[-1]

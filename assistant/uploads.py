@@ -1,0 +1,80 @@
+"""Saving files uploaded through the web page into the uploads folder, safely.
+
+The browser chooses the file name and the bytes, so both are untrusted: the name is reduced to a plain file name
+inside ``Settings.uploads_dir`` (no ``../``, no absolute paths, no hidden or device names), the type must be one the
+indexer reads, and the size is capped by ``Settings.upload_max_mb``. A refused upload changes nothing on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.loaders import SUPPORTED
+from index.settings import Settings
+
+ALLOWED = tuple(sorted(SUPPORTED))
+_UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
+_MAX_NAME = 120
+
+
+class UploadError(ValueError):
+    """An upload that was refused; the message says why, for the person who uploaded it."""
+
+
+@dataclass(frozen=True)
+class Saved:
+    name: str
+    """The name as given by the browser (for the report)."""
+    path: Path
+
+
+def safe_name(name: str) -> str:
+    """A plain file name from whatever the browser sent; raises UploadError when nothing usable is left."""
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable())
+    base = _UNSAFE.sub("_", base).strip(" .")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = stem.strip(" .")[: _MAX_NAME - len(suffix) - 1]
+    if not stem or not suffix:
+        raise UploadError(f"not a usable file name: {name!r}")
+    return f"{stem}.{suffix}"
+
+
+def check_type(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED:
+        raise UploadError(f"file type '{suffix or '(none)'}' is not accepted (takes {', '.join(ALLOWED)})")
+    return suffix
+
+
+def save_upload(src: str | Path, name: str, settings: Settings) -> Saved:
+    """Copy one uploaded file into the uploads folder; an existing file of the same name is replaced."""
+    clean = safe_name(name)
+    check_type(clean)
+    src = Path(src)
+    size = src.stat().st_size
+    limit = settings.upload_max_mb * 1024 * 1024
+    if size > limit:
+        raise UploadError(f"too large ({size / 1048576:.1f} MB > {settings.upload_max_mb:g} MB limit)")
+    if size == 0:
+        raise UploadError("empty file")
+    folder = settings.uploads_dir.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = (folder / clean).resolve()
+    if target.parent != folder:
+        raise UploadError(f"not a usable file name: {name!r}")
+    partial = target.with_name(f".{target.name}.part")
+    with src.open("rb") as fin, partial.open("wb") as fout:
+        shutil.copyfileobj(fin, fout, 1 << 20)
+    if partial.stat().st_size > limit:  # the file grew while being copied
+        partial.unlink()
+        raise UploadError(f"too large (> {settings.upload_max_mb:g} MB limit)")
+    os.replace(partial, target)
+    return Saved(name, target)

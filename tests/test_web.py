@@ -1,0 +1,460 @@
+"""The web chat end to end: a real ``newsdesk serve`` on loopback, driven by headless Chromium through selenium.
+
+One server and one browser for the whole module (the tests build on each other's library: the sample articles,
+then an uploaded article, then a hostile one, then a bulk folder re-indexed while the chat answers). Screenshots
+land in ``artifacts/screenshots/`` (git-ignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web_server import ROOT, WebServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SAMPLE = ROOT / "data" / "sample"
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+NO_BROWSER = ("needs Debian chromium + chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver): "
+              "scripts/setup.sh --browser installs them")
+
+KYIV_TITLE = "Russia Pounds Kiev With 100 Missiles As Air War Escalates In Deadly Tit-For-Tat"
+
+UPLOADED = """---
+title: Lighthouse keepers strike in Port Avelin
+date: 2024-05-14
+source: Coastal Courier
+url: https://courier.example/port-avelin-lighthouse-strike
+---
+The lighthouse keepers of Port Avelin walked off the job on Monday in a dispute over night-shift pay.
+
+The keepers' union said the harbour authority had cut the night allowance by a third without consultation. The
+strike left the Avelin light dark for the first time since 1952, and the coastguard warned fishing boats to keep
+clear of the northern reef until the beam is restored.
+"""
+
+HOSTILE = {
+    "title": "Harbour wall petition <img src=x onerror=\"window.__ndPwned='title'\"> update",
+    "published": "2024-05-20",
+    "source": "Harbour <b>Watch</b>",
+    "url": "javascript:window.__ndPwned='url'",
+    "text": (
+        "Residents of Port Avelin signed a petition against the harbour wall demolition. "
+        "The petition text read <script>window.__ndPwned='script'</script> and "
+        "<img src=x onerror=\"window.__ndPwned='img'\"> in full, the organisers said. "
+        "A flyer added [click here](javascript:window.__ndPwned='md') beside the <b>signatures</b>."
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    base = tmp_path_factory.mktemp("web")
+    news = base / "news"
+    shutil.copytree(SAMPLE, news)
+    srv = WebServer(base / "home", index=[news], env={"NEWSDESK_UPLOAD_MAX_MB": "1"})
+    try:
+        yield srv.wait_ready()
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server: WebServer) -> Iterator[Any]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(NO_BROWSER)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="newsdesk-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1400,1200", f"--user-data-dir={profile}"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
+    driver.set_page_load_timeout(30)
+    try:
+        driver.get(server.url + "/")
+        wait_for(driver, lambda d: d.find_elements("css selector", "#nd-question textarea"), "the chat box")
+        wait_for(driver, lambda d: "Articles" in d.find_element("id", "nd-library").text, "the library panel")
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(driver: Any, condition: Callable[[Any], Any], what: str, timeout: float = 45.0) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(condition)
+    except TimeoutException:
+        shot(driver, "timeout-" + re.sub(r"\W+", "-", what))
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+def shot(driver: Any, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return path
+
+
+def answers(driver: Any) -> list[Any]:
+    return driver.find_elements("css selector", "#nd-chat .message.bot, #nd-chat [data-testid='bot']")
+
+
+def ask(driver: Any, question: str) -> dict[str, Any]:
+    """Types a question, waits for the complete answer; returns the turn number, the answer and its sources."""
+    turn = len(driver.find_elements("css selector", "#nd-sources details.nd-turn")) + 1
+    box = driver.find_element("css selector", "#nd-question textarea")
+    box.clear()
+    box.send_keys(question)
+    driver.find_element("id", "nd-ask").click()
+    group = wait_for(driver, lambda d: d.find_elements("id", f"nd-turn-{turn}"), f"the answer to {question!r}")[0]
+    bots = driver.find_elements("css selector", "#nd-chat [data-testid='bot']")
+    sources = [{
+        "n": int(el.get_attribute("data-n")),
+        "title": el.find_element("css selector", ".nd-title").text,
+        "marks": [m.text for m in el.find_elements("css selector", "mark.nd-quote")],
+        "el": el,
+    } for el in group.find_elements("css selector", ".nd-source")]
+    return {"turn": turn, "answer": bots[-1], "sources": sources, "group": group}
+
+
+def flag(driver: Any) -> Any:
+    return driver.execute_script("return window.__ndPwned")
+
+
+def article_count(driver: Any) -> int:
+    return int(driver.find_element("css selector", "#nd-library td[data-field='articles']").text.replace(",", ""))
+
+
+def forget_result(driver: Any) -> None:
+    """Marks the current indexing result as old, so waiting for the next one cannot see it."""
+    driver.execute_script("document.querySelectorAll('#nd-index-result [data-state]')"
+                          ".forEach(e => e.setAttribute('data-old', '1'))")
+
+
+def indexing_result(driver: Any, what: str, timeout: float = 90) -> str:
+    done = wait_for(driver, lambda d: d.find_elements(
+        "css selector", "#nd-index-result [data-state='done']:not([data-old]), "
+                        "#nd-index-result [data-state='error']:not([data-old])"), what, timeout=timeout)
+    return done[0].text
+
+
+def upload(driver: Any, paths: list[Path]) -> str:
+    """Chooses files in the upload box; returns the per-article result once indexing is done."""
+    forget_result(driver)
+    field = driver.find_element("css selector", "#nd-upload input[type='file']")
+    field.send_keys("\n".join(str(p) for p in paths))
+    return indexing_result(driver, "the upload to be indexed")
+
+
+def reindex(driver: Any) -> None:
+    forget_result(driver)
+    driver.find_element("id", "nd-reindex").click()
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- the tests -------------------------------------------------------------------------------------------------------
+
+
+def test_answer_streams_with_citation_links_and_highlighted_source(browser: Any) -> None:
+    assert "Offline" in browser.find_element("id", "nd-mode").text
+    got = ask(browser, "How many missiles did Russia fire at Kiev?")
+    answer = got["answer"]
+    links = answer.find_elements("css selector", "a.nd-cite")
+    assert links, f"no [n] links in the answer: {answer.text!r}"
+    assert re.search(r"\[1\]", answer.text)
+    cited = {s["n"]: s for s in got["sources"]}
+    assert 1 in cited
+    kyiv = [s for s in got["sources"] if s["title"] == KYIV_TITLE]
+    assert kyiv, f"the Kiev article is not among the sources: {[s['title'] for s in got['sources']]}"
+    article = normalise((SAMPLE / "kyiv-100-missiles-2024-01-02.txt").read_text())
+    marks = [m for m in kyiv[0]["marks"] if m.strip()]
+    assert marks, "the cited span is not highlighted"
+    for mark in marks:
+        assert normalise(mark) in article, f"highlighted text is not from the article: {mark!r}"
+    passage = kyiv[0]["el"].find_element("css selector", ".nd-passage").text
+    assert len(normalise(passage)) > len(normalise(" ".join(marks))), "the passage should show context around the span"
+    assert "2024-01-02" in kyiv[0]["el"].text
+
+    # clicking [n] brings that source into view
+    browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+    href = links[-1].get_attribute("href")
+    assert re.search(rf"#src-{got['turn']}-\d+$", href), href
+    links[-1].click()
+    target = browser.find_element("id", href.rsplit("#", 1)[1])
+    wait_for(browser, lambda d: "nd-flash" in target.get_attribute("class"), "the clicked source to be highlighted")
+    wait_for(browser, lambda d: d.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight;",
+        target), "the clicked source to scroll into view")
+    shot(browser, "answer-sources")
+
+
+def test_follow_up_uses_the_conversation(browser: Any) -> None:
+    first = len(browser.find_elements("css selector", "#nd-sources details.nd-turn"))
+    assert first >= 1, "runs after the first question"
+    got = ask(browser, "How many of them were intercepted?")
+    assert got["turn"] == first + 1
+    assert len(browser.find_elements("css selector", "#nd-chat [data-testid='bot']")) == got["turn"]
+    titles = [s["title"] for s in got["sources"]]
+    assert KYIV_TITLE in titles, f"the follow-up lost the conversation: sources {titles}, answer {got['answer'].text!r}"
+    # the earlier answer's sources are folded below, the latest open
+    assert browser.find_element("id", f"nd-turn-{got['turn']}").get_attribute("open") is not None
+    assert browser.find_element("id", f"nd-turn-{first}").get_attribute("open") is None
+
+
+def test_date_filter_applies_to_retrieval(browser: Any) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    since = browser.find_element("css selector", "#nd-since input")
+    since.send_keys("2024-06-01", Keys.ENTER)
+    try:
+        got = ask(browser, "How many missiles did Russia fire at Kiev?")
+        titles = [s["title"] for s in got["sources"]]
+        assert KYIV_TITLE not in titles, "the 2024-01-02 article was used despite 'From 2024-06-01'"
+    finally:
+        since.send_keys(Keys.CONTROL, "a")
+        since.send_keys(Keys.BACKSPACE, Keys.ENTER)
+
+
+def test_upload_reindex_then_answer_from_the_new_article(browser: Any, server: WebServer,
+                                                         tmp_path: Path) -> None:
+    before = article_count(browser)
+    new = tmp_path / "port-avelin-lighthouse.md"
+    new.write_text(UPLOADED)
+    result = upload(browser, [new])
+    assert "added 1" in result, result
+    assert "Lighthouse keepers strike in Port Avelin" in result
+    assert (server.home / "uploads" / new.name).is_file()
+    wait_for(browser, lambda d: article_count(d) == before + 1, "the article count to go up")
+
+    reindex(browser)
+    result = indexing_result(browser, "the re-index")
+    assert "Re-index done" in result
+    assert "added 0" in result and "failed 0" in result, result
+    assert "unchanged" in result
+    assert article_count(browser) == before + 1
+    browser.execute_script("document.getElementById('nd-library-panel').scrollIntoView({block: 'start'})")
+    shot(browser, "library")
+
+    from selenium.webdriver.common.keys import Keys
+
+    browser.execute_script("window.scrollTo(0, 0)")
+    sources = browser.find_element("css selector", "#nd-source-filter input")
+    sources.click()
+    options = wait_for(browser, lambda d: [o.get_attribute("aria-label") for o in d.find_elements(
+        "css selector", "[data-testid='dropdown-option']")] or None, "the source filter's options")
+    sources.send_keys(Keys.ESCAPE)
+    assert "Coastal Courier" in options, options
+    assert not browser.find_elements("css selector", "#nd-source-filter .token"), "looking must not select a source"
+
+    got = ask(browser, "Why did the lighthouse keepers in Port Avelin go on strike?")
+    titles = [s["title"] for s in got["sources"]]
+    assert "Lighthouse keepers strike in Port Avelin" in titles, titles
+    assert "night" in got["answer"].text.lower(), got["answer"].text
+    link = got["group"].find_element("css selector", ".nd-title a")
+    assert link.get_attribute("href") == "https://courier.example/port-avelin-lighthouse-strike"
+    assert "Coastal Courier" in got["group"].text
+
+
+def test_refused_uploads_change_nothing(browser: Any, server: WebServer, tmp_path: Path) -> None:
+    before = article_count(browser)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    result = upload(browser, [empty])
+    assert re.search(r"failed\s+empty\.txt\s+empty file", result), result
+
+    for name, content, why in (("payload.sh", "echo owned\n", "Invalid file type"),
+                               ("huge.txt", "Huge story\n" + "word " * 300_000, "(?i)size|too large|exceed")):
+        bad = tmp_path / name
+        bad.write_text(content)
+        browser.find_element("css selector", "#nd-upload input[type='file']").send_keys(str(bad))
+        toast = wait_for(browser, lambda d: [t for t in d.find_elements("css selector", "[data-testid='toast-body']")
+                                             if t.is_displayed()], f"the refusal of {name}")
+        assert re.search(why, toast[0].text), toast[0].text
+        for close in browser.find_elements("css selector", "[data-testid='toast-close']"):
+            close.click()
+    uploads = server.home / "uploads"
+    assert sorted(p.name for p in uploads.iterdir() if p.is_file()) == ["port-avelin-lighthouse.md"]
+    assert article_count(browser) == before
+
+
+def test_hostile_article_is_shown_as_text_never_run(browser: Any, tmp_path: Path) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    hostile = tmp_path / "harbour-petition.json"
+    hostile.write_text(json.dumps(HOSTILE))
+    result = upload(browser, [hostile])
+    assert "added 1" in result, result
+    got = ask(browser, "What did the petition against the harbour wall demolition read? <i>really</i>")
+    group = got["group"]
+    assert any("Harbour wall petition" in s["title"] for s in got["sources"]), [s["title"] for s in got["sources"]]
+    time.sleep(0.5)  # an onerror handler would have fired by now
+    assert flag(browser) is None, f"article markup ran as code: window.__ndPwned = {flag(browser)!r}"
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018
+    shown = group.text
+    assert "<script>window.__ndPwned='script'</script>" in shown
+    assert "<img src=x onerror=\"window.__ndPwned='img'\">" in shown
+    assert "Harbour wall petition <img src=x onerror=\"window.__ndPwned='title'\"> update" in shown
+    assert "Harbour <b>Watch</b>" in shown
+    assert "<i>really</i>" in browser.find_element("id", "nd-chat").text
+    for root in ("nd-chat", "nd-sources"):
+        container = browser.find_element("id", root)
+        assert not container.find_elements("css selector", "script, img[onerror], [onerror], a[href^='javascript']")
+        assert not container.find_elements("css selector", "b, i"), "article/user markup became elements"
+    assert "javascript:window.__ndPwned='url'" in shown, "the unsafe url is shown as text, not as a link"
+    shot(browser, "hostile-article")
+
+
+def test_chat_answers_while_a_reindex_runs(browser: Any, server: WebServer) -> None:
+    bulk = server.home / "uploads" / "bulk"
+    bulk.mkdir(parents=True)
+    for i in range(160):
+        (bulk / f"council-{i:03d}.txt").write_text(
+            f"Council bulletin {i}\nThe district council number {i} met on Thursday to discuss road repairs, "
+            f"school meals and the library budget for ward {i}. Members voted {i % 7} to {i % 5} on the motion. "
+            f"Residents asked about bus route {i} and street lighting on avenue {i}.\n")
+    before = article_count(browser)
+    reindex(browser)
+    wait_for(browser, lambda d: d.find_elements("css selector", "#nd-index-result [data-state='running'] progress"),
+             "the re-index to start")
+    started = time.monotonic()
+    got = ask(browser, "Why did the lighthouse keepers in Port Avelin go on strike?")
+    answered = time.monotonic() - started
+    still_running = bool(browser.find_elements("css selector", "#nd-index-result [data-state='running']"))
+    assert "Lighthouse keepers strike in Port Avelin" in [s["title"] for s in got["sources"]]
+    assert still_running, f"the answer ({answered:.1f} s) should arrive while the re-index is still running"
+    result = indexing_result(browser, "the re-index to finish", timeout=120)
+    assert "Re-index done" in result and "added 160" in result, result
+    assert article_count(browser) == before + 160
+
+
+# -- the same server without a browser ---------------------------------------------------------------------------------
+
+
+def test_gradio_client_calls_the_chat(server: WebServer) -> None:
+    from gradio_client import Client
+
+    client = Client(server.url + "/", verbose=False)
+    assert "/ask" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    got = client.predict(question="How many missiles did Russia fire at Kiev?", api_name="/ask")
+    assert re.search(r"\[\d+\]", got["answer"]), got["answer"]
+    assert KYIV_TITLE in [c["title"] for c in got["citations"]]
+    assert got["mode"] == "offline" and not got["refused"]
+    later = client.predict(question="How many missiles did Russia fire at Kiev?", since="2024-06-01", api_name="/ask")
+    assert KYIV_TITLE not in [c["title"] for c in later["citations"]]
+
+
+# -- pieces the page relies on ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, saved", [
+    ("../../etc/passwd.txt", "passwd.txt"),
+    ("..\\..\\windows\\evil.md", "evil.md"),
+    ("/abs/path/story one.html", "story one.html"),
+    (".hidden.json", "hidden.json"),
+    ("a.txt\x00.sh", None),
+    ("..", None),
+    ("noextension", None),
+    ("run.exe", None),
+])
+def test_upload_names_cannot_escape_the_upload_folder(settings: Any, tmp_path: Path, name: str,
+                                                      saved: str | None) -> None:
+    from assistant.uploads import UploadError, save_upload
+
+    src = tmp_path / "incoming"
+    src.write_text("Title\nSome text.\n")
+    if saved is None:
+        with pytest.raises(UploadError):
+            save_upload(src, name, settings)
+        assert not settings.uploads_dir.exists() or not any(settings.uploads_dir.iterdir())
+        return
+    got = save_upload(src, name, settings)
+    assert got.path == settings.uploads_dir.resolve() / saved
+    assert got.path.read_text() == "Title\nSome text.\n"
+    assert [p.name for p in settings.uploads_dir.iterdir()] == [saved]
+
+
+def test_uploads_are_limited_in_size(settings: Any, tmp_path: Path) -> None:
+    from assistant.uploads import UploadError, save_upload
+
+    settings.upload_max_mb = 0.01
+    big = tmp_path / "big.txt"
+    big.write_text("Big\n" + "x" * 20_000)
+    with pytest.raises(UploadError, match="too large"):
+        save_upload(big, "big.txt", settings)
+    assert not settings.uploads_dir.exists() or not any(settings.uploads_dir.iterdir())
+
+
+def test_answer_markup_is_escaped_and_markers_link_to_sources() -> None:
+    from assistant.render import answer_markdown, highlighted, safe_url
+    from assistant.types import Citation
+
+    cite = Citation(1, "a1", "T", "S", "2024-01-01", None, "passage <b>x</b>", 0, 10, 0.5, ((8, 16),))
+    out = answer_markdown("Said <script>alert(1)</script> *so* [1] and [7].", [cite], 3, notice="LLM <down>")
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert '<a class="nd-cite" href="#src-3-1" data-turn="3" data-n="1">[1]</a>' in out
+    assert "\\[7\\]" in out, "a marker without a citation stays text"
+    assert "\\*so\\*" in out, "Markdown in article text is shown literally"
+    assert '<div class="nd-notice">⚠ LLM &lt;down&gt;</div>' in out, "no Markdown escapes inside the HTML block"
+    assert answer_markdown("    indented <b>", [], 1) == "indented &lt;b&gt;", "no code block (escapes would show)"
+    assert highlighted("passage <b>x</b>", [(8, 16)]) == 'passage <mark class="nd-quote">&lt;b&gt;x&lt;/b&gt;</mark>'
+    assert safe_url("javascript:alert(1)") is None and safe_url("https://a.example/x") == "https://a.example/x"
+
+
+def test_binding_beyond_loopback_without_a_password_warns(settings: Any) -> None:
+    from app import bind_warning, is_loopback
+    from assistant.cli import build_parser
+
+    serve = build_parser().parse_args(["serve"])
+    assert (serve.host, serve.port) == ("127.0.0.1", 7860)
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    assert bind_warning("127.0.0.1", settings) is None
+    assert "NEWSDESK_AUTH" in (bind_warning("0.0.0.0", settings) or "")
+    settings.auth = "editor:pw"
+    assert bind_warning("0.0.0.0", settings) is None
+
+
+def test_serve_keeps_a_watched_folder_indexed(tmp_path: Path) -> None:
+    import httpx
+
+    news = tmp_path / "watched"
+    shutil.copytree(SAMPLE, news)
+    srv = WebServer(tmp_path / "home", index=[], watch=[news], env={"NEWSDESK_WATCH_DEBOUNCE": "0.2"})
+    try:
+        srv.wait_ready()
+        (news / "port-avelin-lighthouse.md").write_text(UPLOADED)
+        question = {"model": "newsdesk", "messages": [
+            {"role": "user", "content": "Why did the lighthouse keepers in Port Avelin go on strike?"}]}
+        deadline = time.monotonic() + 60
+        titles: list[str] = []
+        while time.monotonic() < deadline:
+            reply = httpx.post(srv.url + "/v1/chat/completions", json=question, timeout=60).json()
+            titles = [s["title"] for s in reply["sources"]]
+            if "Lighthouse keepers strike in Port Avelin" in titles:
+                break
+            time.sleep(0.5)
+        assert "Lighthouse keepers strike in Port Avelin" in titles, (titles, srv.log())
+        assert "watching" in srv.log()
+    finally:
+        srv.stop()
