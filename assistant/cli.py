@@ -86,9 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(**overrides)
         return _COMMANDS[args.command](args, settings)
-    except (StoreError, EmbeddingError) as exc:
+    except (StoreError, EmbeddingError, UsageError) as exc:
         print(f"newsdesk: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except NothingIndexed as exc:
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("\nnewsdesk: interrupted; the next run completes what was left", file=sys.stderr)
         return 130
@@ -244,7 +247,11 @@ def _day(value: str | None, flag: str) -> Any:
 
 
 class UsageError(ValueError):
-    """A command-line value that cannot be used; printed as it is."""
+    """A command-line value that cannot be used; printed as it is, exit status 2."""
+
+
+class NothingIndexed(RuntimeError):
+    """Asking before indexing anything: exit status 1 with a hint instead of an empty answer."""
 
 
 def _filter_args(args: argparse.Namespace) -> tuple[Any, Any, list[str] | None]:
@@ -254,15 +261,11 @@ def _filter_args(args: argparse.Namespace) -> tuple[Any, Any, list[str] | None]:
 def _assistant(settings: Settings) -> Any:
     from assistant.assistant import Assistant
 
-    return Assistant(settings)
-
-
-def _nothing_indexed(assistant: Any) -> bool:
-    if assistant.store.chunks.count():
-        return False
-    print(f"newsdesk: nothing is indexed in {assistant.store.location} yet: run 'newsdesk index FOLDER' first",
-          file=sys.stderr)
-    return True
+    assistant = Assistant(settings)
+    if not assistant.store.chunks.count():
+        raise NothingIndexed(f"nothing is indexed in {assistant.store.location} yet: "
+                             "run 'newsdesk index FOLDER' first")
+    return assistant
 
 
 def _heading(title: str, source: str, published: str | None) -> str:
@@ -280,14 +283,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     import json
     from dataclasses import asdict
 
-    try:
-        since, until, sources = _filter_args(args)
-    except UsageError as exc:
-        print(f"newsdesk: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    since, until, sources = _filter_args(args)
     assistant = _assistant(settings)
-    if _nothing_indexed(assistant):
-        return EXIT_FAILED
     passages = assistant.search(args.query, k=max(1, args.k), since=since, until=until, sources=sources)
     if args.json:
         print(json.dumps([asdict(p) for p in passages], ensure_ascii=False, indent=2))
@@ -336,17 +333,10 @@ def _print_answer(assistant: Any, question: str, history: list[Any], filters: tu
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
-    try:
-        filters = _filter_args(args)
-    except UsageError as exc:
-        print(f"newsdesk: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    filters = _filter_args(args)
     if not args.question.strip():
-        print("newsdesk: the question is empty", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("the question is empty")
     assistant = _assistant(settings)
-    if _nothing_indexed(assistant):
-        return EXIT_FAILED
     if args.json:
         answer = assistant.ask(args.question, None, *filters, offline=args.offline)
         print(json.dumps(answer.to_json(asked=args.question), ensure_ascii=False, indent=2))
@@ -359,14 +349,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.types import Turn
 
-    try:
-        filters = _filter_args(args)
-    except UsageError as exc:
-        print(f"newsdesk: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    filters = _filter_args(args)
     assistant = _assistant(settings)
-    if _nothing_indexed(assistant):
-        return EXIT_FAILED
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"newsdesk chat ({assistant.mode}). Ask about the indexed articles; 'exit' or Ctrl-D to leave.",
