@@ -65,7 +65,7 @@ class OnnxMiniLM:
     model_id = "all-MiniLM-L6-v2-onnx-int8"
     dim = 384
 
-    def __init__(self, batch_size: int = 32, threads: int = 0) -> None:
+    def __init__(self, batch_size: int = 8, threads: int = 0) -> None:
         self.batch_size = max(1, batch_size)
         self.threads = threads or os.cpu_count() or 1
         self._session: Any = None
@@ -94,6 +94,9 @@ class OnnxMiniLM:
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        # Memory patterns are cached per input shape, and every batch has its own width: off, the peak RSS of a
+        # long index run stays ~200 MB lower (batch 8) at the same speed (bench/embed_models.py, notes of issue 2).
+        options.enable_mem_pattern = False
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         self._tokenizer = tokenizer  # before the session: other threads test the session to skip loading

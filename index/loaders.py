@@ -26,6 +26,7 @@ SINGLE_ARTICLE = {".txt", ".text", ".md", ".markdown", ".html", ".htm"}
 COLLECTIONS = {".json", ".jsonl", ".ndjson"}
 SUPPORTED = SINGLE_ARTICLE | COLLECTIONS
 
+MAX_TITLE_CHARS = 200
 _FILENAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?", re.S)
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -69,9 +70,11 @@ def load_file(path: Path, settings: Settings) -> Loaded:
         if path.is_symlink() and not path.exists():
             raise LoadError("broken symbolic link (its target does not exist)")
         size = path.stat().st_size
-        limit_mb = settings.max_collection_mb if suffix in COLLECTIONS else settings.max_file_mb
+        limit_mb = {".json": settings.max_json_mb}.get(
+            suffix, settings.max_collection_mb if suffix in COLLECTIONS else settings.max_file_mb)
         if size > limit_mb * 1024 * 1024:
-            raise LoadError(f"file too large ({size / 1048576:.1f} MB > {limit_mb:g} MB limit)")
+            hint = "; split it into a .jsonl file (one article a line), which streams" if suffix == ".json" else ""
+            raise LoadError(f"file too large ({size / 1048576:.1f} MB > {limit_mb:g} MB limit){hint}")
         if size == 0:
             raise LoadError("empty file")
         if suffix in {".jsonl", ".ndjson"}:
@@ -261,7 +264,7 @@ def _make(
         source_name = urlsplit(url).hostname or ""
     return Article(
         article_id=article_id(explicit_id, url, origin, line, text),
-        title=" ".join(title.split()),
+        title=_short_title(title),
         text=text,
         published=published,
         source=source_name,
@@ -281,6 +284,14 @@ def article_id(explicit: Any, url: str | None, origin: str, line: int | None, te
     if origin:
         return f"file:{origin}" + (f"#{line}" if line is not None else "")
     return "sha:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _short_title(title: str) -> str:
+    """Titles show in every citation: a one-line file whose whole text is its "title" must not flood the UI."""
+    flat = " ".join(title.split())
+    if len(flat) <= MAX_TITLE_CHARS:
+        return flat
+    return flat[:MAX_TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:-") + " …"
 
 
 def _field(record: dict[str, Any], name: str) -> Any:

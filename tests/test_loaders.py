@@ -279,3 +279,23 @@ def test_moving_an_article_with_a_url_keeps_its_id(tmp_path: Path, settings: Set
     (tmp_path / "a.json").write_text(body)
     (tmp_path / "b.json").write_text(body)
     assert only(tmp_path / "a.json", settings).article_id == only(tmp_path / "b.json", settings).article_id
+
+
+def test_a_one_line_text_file_gets_a_short_title_and_keeps_its_text(tmp_path: Path, settings: Settings) -> None:
+    line = " ".join(f"word{i}" for i in range(2000))
+    path = tmp_path / "one-line.txt"
+    path.write_text(line + "\n")
+    (article,) = load_file(path, settings).articles
+    assert len(article.title) <= 202 and article.title.endswith(" …")
+    assert line.startswith(article.title[:-2])
+    assert article.text == line
+
+
+def test_a_json_file_over_its_limit_is_refused_with_a_jsonl_hint(tmp_path: Path, settings: Settings) -> None:
+    path = tmp_path / "huge.json"
+    with path.open("wb") as handle:  # sparse: the size is checked before anything is read
+        handle.truncate(int(settings.max_json_mb * 1024 * 1024) + 1)
+    loaded = load_file(path, settings)
+    assert not loaded.articles and not loaded.complete
+    (failure,) = loaded.failures
+    assert "file too large" in failure.reason and ".jsonl" in failure.reason
