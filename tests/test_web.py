@@ -328,11 +328,14 @@ def test_hostile_article_is_shown_as_text_never_run(browser: Any, tmp_path: Path
 def test_chat_answers_while_a_reindex_runs(browser: Any, server: WebServer) -> None:
     bulk = server.home / "uploads" / "bulk"
     bulk.mkdir(parents=True)
+    topics = ["road repairs", "school meals", "the library budget", "bus route", "street lighting", "park benches",
+              "recycling bins", "parking permits", "the swimming pool", "market stalls"]
     for i in range(160):
-        (bulk / f"council-{i:03d}.txt").write_text(
-            f"Council bulletin {i}\nThe district council number {i} met on Thursday to discuss road repairs, "
-            f"school meals and the library budget for ward {i}. Members voted {i % 7} to {i % 5} on the motion. "
-            f"Residents asked about bus route {i} and street lighting on avenue {i}.\n")
+        # Several passages per bulletin: the re-index must outlast one answer even on a fast, idle machine.
+        body = " ".join(f"On item {j} the district council number {i} discussed {topics[(i + j) % 10]} for ward {i}, "
+                        f"and members voted {(i + j) % 7} to {(i * j) % 5} after residents spoke for {j} minutes."
+                        for j in range(24))
+        (bulk / f"council-{i:03d}.txt").write_text(f"Council bulletin {i}\n{body}\n")
     before = article_count(browser)
     reindex(browser)
     wait_for(browser, lambda d: d.find_elements("css selector", "#nd-index-result [data-state='running'] progress"),
