@@ -221,13 +221,11 @@ class Store:
     @property
     def generation(self) -> int:
         """Bumped by every sync that changed something: readers refresh their keyword index on a new value."""
-        fresh = self.client.get_collection(self.articles.name)
-        return int((fresh.metadata or {}).get("generation", 0))
+        return int(self._meta(self.articles).get("generation", 0))
 
     @property
     def last_sync(self) -> str | None:
-        fresh = self.client.get_collection(self.articles.name)
-        return (fresh.metadata or {}).get("last_sync")
+        return self._meta(self.articles).get("last_sync")
 
     def _meta(self, collection: Any) -> dict[str, Any]:
         """Collection metadata as stored now: the cached copy is stale once another process or client wrote it."""
