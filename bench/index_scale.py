@@ -5,11 +5,15 @@ of each passage's text, the model's dimension): everything else (loading, chunki
 the no-op check) is the real code path. The output says so. Each size runs in a fresh subprocess so peak RSS is
 that size's own.
 
-    .venv/bin/python bench/index_scale.py --sizes 1000 10000     # about 10 minutes on 2 cores
-    .venv/bin/python bench/index_scale.py --sizes 10000 100000   # the issue's pair: hours
-    NEWSDESK_CHROMA_HOST=127.0.0.1 NEWSDESK_CHROMA_PORT=8765 .venv/bin/python bench/index_scale.py  # server mode
+    .venv/bin/python bench/index_scale.py --sizes 1000 10000            # about 10 minutes on 2 cores
+    .venv/bin/python bench/index_scale.py --sizes 10000 100000          # the issue's pair: about 45 minutes
+    .venv/bin/python bench/index_scale.py --sizes 10000 100000 --server # the same against `chroma run`
 
-Prints one table and writes JSON to ``bench/results/index_scale.json``.
+With ``--server`` each size gets its own ``chroma run`` on a free 127.0.0.1 port, and the table shows the server's
+peak RSS beside the indexing process's. "vector index MB" is the size of Chroma's HNSW files after the run: the part
+of the store that Chroma keeps in memory, which is where on-disk mode's growth goes.
+
+Prints one table and writes JSON to ``bench/results/index_scale[-server].json``.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,59 +56,139 @@ class HashVectors:
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-def one_size(n: int, seed: int) -> dict[str, Any]:
-    """Runs in its own process: full index, then a no-op re-sync, with peak RSS after each."""
-    import resource
+HNSW_FILES = ("header.bin", "data_level0.bin", "length.bin", "link_lists.bin")
 
+
+def vector_index_mb(chroma_dir: Path) -> float:
+    return sum(f.stat().st_size for f in chroma_dir.rglob("*.bin") if f.name in HNSW_FILES) / 2**20
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def chroma_server(data: Path) -> Iterator[tuple[int, subprocess.Popen]]:
+    """A fresh `chroma run` on loopback, stopped afterwards."""
+    port = free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    log = (data.parent / "chroma-server.log").open("wb")
+    process = subprocess.Popen([str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"chroma run exited with {process.returncode}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("chroma run did not answer its heartbeat within 60 s")
+            time.sleep(0.2)
+        yield port, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def peak_rss_of(pid: int) -> float:
+    """VmHWM: the high-water mark of a live process's resident set, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+def one_size(n: int, seed: int, server: bool) -> dict[str, Any]:
+    """Runs in its own process so peak RSS is this size's own."""
     from index_speed import write_corpus
+
+    with tempfile.TemporaryDirectory(prefix="newsdesk-scale-") as tmp:
+        corpus = Path(tmp) / "news"
+        write_corpus(corpus, n, seed)
+        if not server:
+            return index_and_resync(corpus, n, seed, Path(tmp) / "home", None)
+        with chroma_server(Path(tmp) / "chroma-server") as (port, process):
+            row = index_and_resync(corpus, n, seed, Path(tmp) / "home", port)
+            row["server_peak_rss_mb"] = round(peak_rss_of(process.pid))
+        row["vector_index_mb"] = round(vector_index_mb(Path(tmp) / "chroma-server"))
+        return row
+
+
+def index_and_resync(corpus: Path, n: int, seed: int, home: Path, port: int | None) -> dict[str, Any]:
+    """Full index, then a no-op re-sync, with the indexing process's peak RSS after each."""
+    import resource
 
     from index import Indexer, load_settings
 
     def peak_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    with tempfile.TemporaryDirectory(prefix="newsdesk-scale-") as tmp:
-        corpus = Path(tmp) / "news"
-        write_corpus(corpus, n, seed)
-        settings = load_settings(home=Path(tmp) / "home", collection=f"scale-{n}-{seed}-{int(time.time())}")
-        indexer = Indexer(settings, embedder=HashVectors())
-        started = time.perf_counter()
-        report = indexer.sync([corpus])
-        full_s = time.perf_counter() - started
-        full_peak = peak_mb()
-        started = time.perf_counter()
-        noop = indexer.sync([corpus])
-        noop_s = time.perf_counter() - started
-        assert noop.unchanged == n and not noop.changed, noop.summary()
-        return {"articles": n, "chunks": report.chunks_written, "full_index_s": round(full_s, 1),
-                "noop_resync_s": round(noop_s, 2), "peak_rss_mb": round(full_peak), "peak_rss_after_noop_mb":
-                round(peak_mb())}
+    server = {"chroma_host": "127.0.0.1", "chroma_port": port} if port else {}
+    settings = load_settings(home=home, collection=f"scale-{n}-{seed}-{int(time.time())}", **server)
+    indexer = Indexer(settings, embedder=HashVectors())
+    started = time.perf_counter()
+    report = indexer.sync([corpus])
+    full_s = time.perf_counter() - started
+    full_peak = peak_mb()
+    started = time.perf_counter()
+    noop = indexer.sync([corpus])
+    noop_s = time.perf_counter() - started
+    assert noop.unchanged == n and not noop.changed, noop.summary()
+    row = {"articles": n, "chunks": report.chunks_written, "full_index_s": round(full_s, 1),
+           "noop_resync_s": round(noop_s, 2), "peak_rss_mb": round(full_peak),
+           "peak_rss_after_noop_mb": round(peak_mb())}
+    if not port:
+        row["vector_index_mb"] = round(vector_index_mb(settings.chroma_path))
+    return row
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--server", action="store_true", help="index into a fresh `chroma run` per size")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_size(args.one, args.seed)))
+        print(json.dumps(one_size(args.one, args.seed, args.server)))
         return 0
     rows = []
     for n in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--seed", str(args.seed)],
-                             capture_output=True, text=True, check=True)
+        command = [sys.executable, __file__, "--one", str(n), "--seed", str(args.seed)]
+        out = subprocess.run(command + (["--server"] if args.server else []), capture_output=True, text=True,
+                             check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    mode = "Chroma server (`chroma run` on 127.0.0.1)" if args.server else "on-disk Chroma (PersistentClient)"
     print("SYNTHETIC vectors (hash of the text): the embedding model is not run; everything else is the real path.")
-    print(f"{'articles':>9} {'chunks':>8} {'full index s':>13} {'no-op re-sync s':>16} {'peak RSS MB':>12}")
+    print(f"Store: {mode}.")
+    server_col = f" {'server peak MB':>15}" if args.server else ""
+    print(f"{'articles':>9} {'chunks':>8} {'full index s':>13} {'no-op re-sync s':>16} {'peak RSS MB':>12}"
+          f"{server_col} {'vector index MB':>16}")
     for r in rows:
+        server_cell = f" {r['server_peak_rss_mb']:>15}" if args.server else ""
         print(f"{r['articles']:>9} {r['chunks']:>8} {r['full_index_s']:>13} {r['noop_resync_s']:>16} "
-              f"{r['peak_rss_mb']:>12}")
+              f"{r['peak_rss_mb']:>12}{server_cell} {r['vector_index_mb']:>16}")
     if len(rows) > 1:
-        print(f"peak RSS ratio {rows[-1]['articles']} / {rows[0]['articles']} articles: "
-              f"{rows[-1]['peak_rss_mb'] / rows[0]['peak_rss_mb']:.2f}")
+        first, last = rows[0], rows[-1]
+        print(f"indexing-process peak RSS ratio {last['articles']} / {first['articles']} articles: "
+              f"{last['peak_rss_mb'] / first['peak_rss_mb']:.2f}")
+        if args.server:
+            print(f"server peak RSS ratio: {last['server_peak_rss_mb'] / first['server_peak_rss_mb']:.2f}")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "index_scale.json").write_text(json.dumps({"synthetic_vectors": True, "rows": rows}, indent=2))
+    name = "index_scale-server.json" if args.server else "index_scale.json"
+    (RESULTS / name).write_text(json.dumps({"synthetic_vectors": True, "server": args.server, "rows": rows},
+                                           indent=2))
     return 0
 
 
