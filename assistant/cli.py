@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -12,6 +13,8 @@ from index import Failure, Indexer, Progress, Settings, StoreError, SyncReport, 
 from index.embedding import EmbeddingError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_PIPE = 141
+"""What a shell reports for a command killed by SIGPIPE, as `yes | head` does."""
 
 Command = Callable[[argparse.Namespace, Settings], int]
 _COMMANDS: dict[str, Command] = {}
@@ -95,6 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nnewsdesk: interrupted; the next run completes what was left", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `newsdesk search --json | head`: the reader has gone, which is not an error worth a traceback. Point
+        # stdout at /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE
 
 
 @command("index")

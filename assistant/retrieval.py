@@ -46,6 +46,9 @@ from index.settings import Settings
 from index.store import PAGE, Store, date_number
 
 log = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG on import, and records from a logger with its own level reach the root handler
+# whatever the root level is: without this every answer printed "DEBUG Building index from IDs objects".
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 MODES = ("hybrid", "dense", "bm25")
 FUSIONS = ("score", "rrf")

@@ -131,3 +131,24 @@ def test_ask_streams_as_the_model_writes(home: str, news_dir: Path) -> None:
     assert done_at - first_at >= 1.5, "the beginning was printed while the model was still writing"
     assert out.startswith(text) and "\nSources:\n[1] Putin’s Bold ‘Duel’ Threat" in out
     assert len(server.requests) == 1
+
+
+def test_a_real_process_prints_no_noise_and_stops_quietly_when_the_reader_leaves(home: str) -> None:
+    """stderr stays clean on a plain answer (a library once logged DEBUG lines there), and `newsdesk ... | head`
+    ends without a traceback when head stops reading."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "NEWSDESK_"))}
+    env["NEWSDESK_HOME"] = home
+    cli = [sys.executable, "-m", "assistant.cli"]
+    done = subprocess.run([*cli, "ask", "What did Putin propose?"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "duel" in done.stdout
+    assert done.stderr == ""
+
+    process = subprocess.Popen([*cli, "search", "--json", "--k", "8", "missiles"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the first line
+    err = process.stderr.read().decode()
+    process.wait(timeout=120)
+    process.stderr.close()
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert process.returncode == 141
