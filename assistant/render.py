@@ -174,7 +174,7 @@ STATUS_ORDER = {"failed": 0, "added": 1, "updated": 2, "removed": 3, "duplicate"
 
 
 def report_html(label: str, report: SyncReport, rejected: Sequence[tuple[str, str]] = ()) -> str:
-    """Summary line plus one row per article: added / updated / unchanged / removed / failed with the reason."""
+    """Summary line plus one row per changed or failed article (unchanged ones are only counted)."""
     items = [(name, "", "failed", reason) for name, reason in rejected]
     items += [(_short(i.location), i.title, i.status, i.reason) for i in report.items]
     items.sort(key=lambda row: STATUS_ORDER.get(row[2], 9))
@@ -186,6 +186,8 @@ def report_html(label: str, report: SyncReport, rejected: Sequence[tuple[str, st
         f'{"" if not title else f"<div class=nd-loc>{esc(name)}</div>"}</td><td>{esc(reason)}</td></tr>'
         for name, title, status, reason in items
     )
+    if report.unlisted:
+        rows += f'<tr class="nd-unlisted"><td></td><td>… and {report.unlisted:,} more not listed</td><td></td></tr>'
     table = (f'<table class="nd-results"><tr><th>result</th><th>article</th><th>reason</th></tr>{rows}</table>'
              if rows else "")
     return (f'<div class="nd-report" data-state="done"><b>{esc(label)} done</b> in {report.seconds:.1f} s: '

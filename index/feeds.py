@@ -266,13 +266,13 @@ class FeedPoller:
             record = records.get(entry.article_id)
             if record and record.origin != url:
                 report.duplicates += 1
-                report.items.append(ItemResult(entry.link or url, entry.title, "duplicate",
+                report.note(ItemResult(entry.link or url, entry.title, "duplicate",
                                                f"already indexed from {record.origin}"))
                 fingerprints[entry.article_id] = entry.fingerprint
                 continue
             if known.get(entry.article_id) == entry.fingerprint and (record or entry.article_id in retry):
                 report.unchanged += 1
-                report.items.append(ItemResult(entry.link or url, entry.title, "unchanged"))
+                report.note(ItemResult(entry.link or url, entry.title, "unchanged"))
                 fingerprints[entry.article_id] = entry.fingerprint
                 continue
             retry.pop(entry.article_id, None)
@@ -344,7 +344,7 @@ class FeedPoller:
                     reason += f"; gave up after {RETRY_LIMIT} attempts"
                 reason += "; indexed the feed's summary meanwhile" if entry.text else ""
                 result.report.failures.append(Failure(entry.link, reason))
-                result.report.items.append(ItemResult(entry.link, entry.title, "failed", reason))
+                result.report.note(ItemResult(entry.link, entry.title, "failed", reason))
         if not text:
             return None
         if len(text) > self.settings.max_article_chars:

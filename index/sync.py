@@ -48,6 +48,10 @@ class ItemResult:
     reason: str = ""
 
 
+MAX_LISTED = 1000
+"""Per-article rows a report keeps besides failures: a 100k-article index must not hold (or show) 100k rows."""
+
+
 @dataclass
 class SyncReport:
     added: int = 0
@@ -57,10 +61,15 @@ class SyncReport:
     duplicates: int = 0
     failures: list[Failure] = field(default_factory=list)
     items: list[ItemResult] = field(default_factory=list)
+    """What happened to each article: every failure, then up to MAX_LISTED other changes; unchanged ones are only
+    counted."""
+    unlisted: int = 0
+    """Changes past MAX_LISTED, counted but not listed."""
     chunks_written: int = 0
     chunks_embedded: int = 0
     """Passages that needed a model call (the rest reused stored vectors)."""
     seconds: float = 0.0
+    _listed: int = field(default=0, repr=False)
 
     @property
     def failed(self) -> int:
@@ -70,12 +79,23 @@ class SyncReport:
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
 
+    def note(self, item: ItemResult) -> None:
+        if item.status == "unchanged":
+            return
+        if item.status != "failed":
+            if self._listed >= MAX_LISTED:
+                self.unlisted += 1
+                return
+            self._listed += 1
+        self.items.append(item)
+
     def merge(self, other: SyncReport) -> None:
-        for name in ("added", "updated", "unchanged", "removed", "duplicates", "chunks_written", "chunks_embedded",
-                     "seconds"):
+        for name in ("added", "updated", "unchanged", "removed", "duplicates", "unlisted", "chunks_written",
+                     "chunks_embedded", "seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failures.extend(other.failures)
-        self.items.extend(other.items)
+        for item in other.items:
+            self.note(item)
 
     def summary(self) -> str:
         line = (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
@@ -175,7 +195,8 @@ class Indexer:
             for loaded in loads:
                 files_done += 1
                 report.failures.extend(loaded.failures)
-                report.items.extend(ItemResult(f.location, "", "failed", f.reason) for f in loaded.failures)
+                for f in loaded.failures:
+                    report.note(ItemResult(f.location, "", "failed", f.reason))
                 if not loaded.complete or loaded.failures:
                     incomplete.add(loaded.origin)
                 for article in loaded.articles:
@@ -223,21 +244,21 @@ class _Run:
         report = self.report
         if article.article_id in self.seen:
             report.duplicates += 1
-            report.items.append(ItemResult(article.location, article.title, "duplicate", "same article id seen before"))
+            report.note(ItemResult(article.location, article.title, "duplicate", "same article id seen before"))
             return
         old = self.records.get(article.article_id)
         version = self._version(article)
         if old and old.version == version and not old.pending:
             self.seen.add(article.article_id)
             report.unchanged += 1
-            report.items.append(ItemResult(article.location, article.title, "unchanged"))
+            report.note(ItemResult(article.location, article.title, "unchanged"))
             return
         twin = self.by_text.get(article.text_hash)
         if twin and twin != article.article_id and old is None:
             self.seen.add(article.article_id)
             self.duplicates_of.setdefault(twin, []).append(article)
             report.duplicates += 1
-            report.items.append(ItemResult(article.location, article.title, "duplicate", f"same text as {twin}"))
+            report.note(ItemResult(article.location, article.title, "duplicate", f"same text as {twin}"))
             return
         self.seen.add(article.article_id)
         self.by_text[article.text_hash] = article.article_id
@@ -271,7 +292,7 @@ class _Run:
     def _fail(self, article: Article, reason: str) -> None:
         failure = Failure(article.origin, reason, article.line)
         self.report.failures.append(failure)
-        self.report.items.append(ItemResult(article.location, article.title, "failed", reason))
+        self.report.note(ItemResult(article.location, article.title, "failed", reason))
 
     def flush(self) -> None:
         """Write the queued articles: mark pending, embed, write passages, commit, drop old passages."""
@@ -297,11 +318,10 @@ class _Run:
             store.delete_version(p.record.article_id, p.old.version)  # type: ignore[union-attr]
         if replaced:
             store.put_records(p.record for p in replaced)
-        for p in batch:
-            self.records[p.record.article_id] = p.record
+        for p in batch:  # not kept in self.records: `seen` already protects them, and 100k records weigh 100 MB
             status = "updated" if p.old else "added"
             setattr(self.report, status, getattr(self.report, status) + 1)
-            self.report.items.append(ItemResult(p.article.location, p.article.title, status))
+            self.report.note(ItemResult(p.article.location, p.article.title, status))
         self.report.chunks_written += len(chunks)
 
     def _vectors(self, chunks: list[Chunk]) -> np.ndarray:
@@ -327,7 +347,7 @@ class _Run:
         for record in gone:
             self.store.delete_article(record.article_id)
             self.report.removed += 1
-            self.report.items.append(ItemResult(record.origin, record.title, "removed"))
+            self.report.note(ItemResult(record.origin, record.title, "removed"))
             twins = self.duplicates_of.pop(record.article_id, [])
             if twins:
                 promoted.append(twins[0])

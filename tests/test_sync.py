@@ -147,3 +147,27 @@ def test_changing_the_embedding_model_is_refused(indexer: Indexer, news_dir: Pat
     with pytest.raises(StoreError, match="all-MiniLM-L6-v2-onnx-int8"):
         Indexer(settings, embedder=Other()).sync([news_dir])
     assert indexer.store.counts()[0] == 2
+
+
+def test_report_lists_failures_and_changes_but_only_counts_the_unchanged(indexer: Indexer, tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    """A big library's report stays small: every failure, a bounded number of changes, a count for the rest."""
+    from assistant.render import report_html
+    from index import sync
+
+    monkeypatch.setattr(sync, "MAX_LISTED", 3)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"bulletin-{i}.txt").write_text(f"Bulletin {i}\nThe ferry number {i} sails at dawn from the pier.\n")
+    (folder / "broken.json").write_text("{not json")
+    report = indexer.sync([folder])
+    assert (report.added, report.failed, report.unlisted) == (6, 1, 3)
+    assert [i.status for i in report.items].count("added") == 3
+    assert [i for i in report.items if i.status == "failed"][0].location.endswith("broken.json")
+    html = report_html("Re-index", report)
+    assert "added 6" in html and "… and 3 more not listed" in html and "malformed JSON" in html
+
+    again = indexer.sync([folder])
+    assert (again.unchanged, again.unlisted) == (6, 0)
+    assert [i.status for i in again.items] == ["failed"], "unchanged articles are counted, not listed"
