@@ -109,7 +109,7 @@ def peak_rss_of(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
-def one_size(n: int, seed: int, server: bool) -> dict[str, Any]:
+def one_size(n: int, seed: int, server: bool, trace: bool = False) -> dict[str, Any]:
     """Runs in its own process so peak RSS is this size's own."""
     from index_speed import write_corpus
 
@@ -117,17 +117,20 @@ def one_size(n: int, seed: int, server: bool) -> dict[str, Any]:
         corpus = Path(tmp) / "news"
         write_corpus(corpus, n, seed)
         if not server:
-            return index_and_resync(corpus, n, seed, Path(tmp) / "home", None)
+            return index_and_resync(corpus, n, seed, Path(tmp) / "home", None, trace)
         with chroma_server(Path(tmp) / "chroma-server") as (port, process):
-            row = index_and_resync(corpus, n, seed, Path(tmp) / "home", port)
+            row = index_and_resync(corpus, n, seed, Path(tmp) / "home", port, trace)
             row["server_peak_rss_mb"] = round(peak_rss_of(process.pid))
         row["vector_index_mb"] = round(vector_index_mb(Path(tmp) / "chroma-server"))
         return row
 
 
-def index_and_resync(corpus: Path, n: int, seed: int, home: Path, port: int | None) -> dict[str, Any]:
-    """Full index, then a no-op re-sync, with the indexing process's peak RSS after each."""
+def index_and_resync(corpus: Path, n: int, seed: int, home: Path, port: int | None,
+                     trace: bool = False) -> dict[str, Any]:
+    """Full index, then a no-op re-sync, with the indexing process's peak RSS after each. With ``trace`` the full
+    index runs under tracemalloc (slower): the Python heap's peak, and where what it still holds was allocated."""
     import resource
+    import tracemalloc
 
     from index import Indexer, load_settings
 
@@ -137,10 +140,23 @@ def index_and_resync(corpus: Path, n: int, seed: int, home: Path, port: int | No
     server = {"chroma_host": "127.0.0.1", "chroma_port": port} if port else {}
     settings = load_settings(home=home, collection=f"scale-{n}-{seed}-{int(time.time())}", **server)
     indexer = Indexer(settings, embedder=HashVectors())
+    if trace:
+        tracemalloc.start(8)
+        before = tracemalloc.take_snapshot()
     started = time.perf_counter()
     report = indexer.sync([corpus])
     full_s = time.perf_counter() - started
     full_peak = peak_mb()
+    if trace:
+        heap_peak = tracemalloc.get_traced_memory()[1] / 2**20
+        held = tracemalloc.take_snapshot().compare_to(before, "lineno")
+        tracemalloc.stop()
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        name = f"index_scale-{n}{'-server' if port else ''}-memory.txt"
+        (RESULTS / name).write_text(
+            f"{n} articles, {'server' if port else 'on-disk'}: Python heap peak {heap_peak:.1f} MB during the full "
+            f"index, peak RSS {full_peak:.0f} MB. Still held afterwards, by allocation site:\n"
+            + "\n".join(str(stat) for stat in held[:15]) + "\n")
     started = time.perf_counter()
     noop = indexer.sync([corpus])
     noop_s = time.perf_counter() - started
@@ -148,6 +164,8 @@ def index_and_resync(corpus: Path, n: int, seed: int, home: Path, port: int | No
     row = {"articles": n, "chunks": report.chunks_written, "full_index_s": round(full_s, 1),
            "noop_resync_s": round(noop_s, 2), "peak_rss_mb": round(full_peak),
            "peak_rss_after_noop_mb": round(peak_mb())}
+    if trace:
+        row["python_heap_peak_mb"] = round(heap_peak, 1)
     if not port:
         row["vector_index_mb"] = round(vector_index_mb(settings.chroma_path))
     return row
@@ -158,27 +176,32 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--server", action="store_true", help="index into a fresh `chroma run` per size")
+    parser.add_argument("--trace-memory", action="store_true",
+                        help="run the full index under tracemalloc (slower): Python heap peak and what it holds")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_size(args.one, args.seed, args.server)))
+        print(json.dumps(one_size(args.one, args.seed, args.server, args.trace_memory)))
         return 0
     rows = []
     for n in args.sizes:
         command = [sys.executable, __file__, "--one", str(n), "--seed", str(args.seed)]
-        out = subprocess.run(command + (["--server"] if args.server else []), capture_output=True, text=True,
-                             check=True)
+        command += ["--server"] if args.server else []
+        command += ["--trace-memory"] if args.trace_memory else []
+        out = subprocess.run(command, capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     mode = "Chroma server (`chroma run` on 127.0.0.1)" if args.server else "on-disk Chroma (PersistentClient)"
     print("SYNTHETIC vectors (hash of the text): the embedding model is not run; everything else is the real path.")
     print(f"Store: {mode}.")
+    heap_col = f" {'Python heap peak MB':>20}" if args.trace_memory else ""
     server_col = f" {'server peak MB':>15}" if args.server else ""
     print(f"{'articles':>9} {'chunks':>8} {'full index s':>13} {'no-op re-sync s':>16} {'peak RSS MB':>12}"
-          f"{server_col} {'vector index MB':>16}")
+          f"{heap_col}{server_col} {'vector index MB':>16}")
     for r in rows:
+        heap_cell = f" {r['python_heap_peak_mb']:>20}" if args.trace_memory else ""
         server_cell = f" {r['server_peak_rss_mb']:>15}" if args.server else ""
         print(f"{r['articles']:>9} {r['chunks']:>8} {r['full_index_s']:>13} {r['noop_resync_s']:>16} "
-              f"{r['peak_rss_mb']:>12}{server_cell} {r['vector_index_mb']:>16}")
+              f"{r['peak_rss_mb']:>12}{heap_cell}{server_cell} {r['vector_index_mb']:>16}")
     if len(rows) > 1:
         first, last = rows[0], rows[-1]
         print(f"indexing-process peak RSS ratio {last['articles']} / {first['articles']} articles: "
