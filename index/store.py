@@ -35,7 +35,7 @@ class StoreError(RuntimeError):
     """The store cannot be used as asked; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a sync holds one per stored article: slots save ~250 bytes each
 class ArticleRecord:
     article_id: str
     content_hash: str

@@ -39,7 +39,7 @@ FLUSH_CHUNKS = 256
 """Passages embedded and written per round trip: large enough to batch well, small enough to stream."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemResult:
     location: str
     title: str
