@@ -139,16 +139,15 @@ class Indexer:
     def sync(self, paths: Sequence[str | Path], progress: ProgressFn | None = None) -> SyncReport:
         """Index files and folders; remove what disappeared from the folders and files named."""
         report = SyncReport()
-        files: list[Path] = []
+        files: list[str] = []  # strings, not Paths: a Path costs ~3x the memory and a big library has 100k of them
         scopes: list[str] = []
         for raw in paths:
             path = Path(raw).expanduser()
             if path.is_dir():
-                found = [f for f in iter_files(path) if f.suffix.lower() in SUPPORTED or not _ignorable(f)]
-                files.extend(found)
+                files.extend(str(f) for f in iter_files(path) if f.suffix.lower() in SUPPORTED or not _ignorable(f))
                 scopes.append(str(path.absolute()) + os.sep)
             elif path.is_file():
-                files.append(path)
+                files.append(str(path))
                 scopes.append(str(path.absolute()))
             else:
                 reason = "no such file or folder" if not path.exists() else "not a regular file or folder"
@@ -157,7 +156,7 @@ class Indexer:
 
         def loads() -> Iterable[Loaded]:
             for f in files:
-                yield load_file(f, self.settings)
+                yield load_file(Path(f), self.settings)
 
         return self._run(loads(), len(files), scopes, report, progress)
 
