@@ -125,6 +125,20 @@ def one_size(n: int, seed: int, server: bool, trace: bool = False) -> dict[str, 
         return row
 
 
+class ProgressLine:
+    """A long run says how far it got (on stderr, which the parent passes through)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.shown, self.started = n, -1, time.perf_counter()
+
+    def __call__(self, progress: Any) -> None:
+        percent = 100 * progress.files_done // max(progress.files_total, 1)
+        if percent // 10 > self.shown:
+            self.shown = percent // 10
+            print(f"  {self.n} articles: {percent}% after {time.perf_counter() - self.started:.0f} s",
+                  file=sys.stderr, flush=True)
+
+
 def index_and_resync(corpus: Path, n: int, seed: int, home: Path, port: int | None,
                      trace: bool = False) -> dict[str, Any]:
     """Full index, then a no-op re-sync, with the indexing process's peak RSS after each. With ``trace`` the full
@@ -144,7 +158,7 @@ def index_and_resync(corpus: Path, n: int, seed: int, home: Path, port: int | No
         tracemalloc.start(8)
         before = tracemalloc.take_snapshot()
     started = time.perf_counter()
-    report = indexer.sync([corpus])
+    report = indexer.sync([corpus], progress=ProgressLine(n))
     full_s = time.perf_counter() - started
     full_peak = peak_mb()
     if trace:
@@ -188,7 +202,7 @@ def main() -> int:
         command = [sys.executable, __file__, "--one", str(n), "--seed", str(args.seed)]
         command += ["--server"] if args.server else []
         command += ["--trace-memory"] if args.trace_memory else []
-        out = subprocess.run(command, capture_output=True, text=True, check=True)
+        out = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     mode = "Chroma server (`chroma run` on 127.0.0.1)" if args.server else "on-disk Chroma (PersistentClient)"
     print("SYNTHETIC vectors (hash of the text): the embedding model is not run; everything else is the real path.")
