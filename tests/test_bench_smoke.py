@@ -65,3 +65,14 @@ def test_query_speed_tiny_uses_sample_articles(clone: Path) -> None:
     assert result["chunks"] == 300 and result["vectors"].startswith("synthetic: sample-article passages")
     assert "search (hybrid, k=10)" in result["latency_ms"]
     assert "SYNTHETIC vectors" in out
+
+
+def test_index_scale_tiny_on_disk_and_against_its_own_chroma_server(clone: Path) -> None:
+    run(clone, "index_scale.py", "--sizes", "3", "6")
+    out = run(clone, "index_scale.py", "--sizes", "3", "6", "--server")
+    on_disk = json.loads((clone / "bench" / "results" / "index_scale.json").read_text())
+    server = json.loads((clone / "bench" / "results" / "index_scale-server.json").read_text())
+    assert [r["articles"] for r in on_disk["rows"]] == [3, 6] and on_disk["server"] is False
+    assert server["server"] is True and all(r["server_peak_rss_mb"] > 0 for r in server["rows"])
+    assert all(r["chunks"] > 0 and r["peak_rss_mb"] > 0 for r in on_disk["rows"] + server["rows"])
+    assert "SYNTHETIC vectors" in out and "chroma run" in out
