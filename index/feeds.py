@@ -267,12 +267,11 @@ class FeedPoller:
             if record and record.origin != url:
                 report.duplicates += 1
                 report.note(ItemResult(entry.link or url, entry.title, "duplicate",
-                                               f"already indexed from {record.origin}"))
+                                       f"already indexed from {record.origin}"))
                 fingerprints[entry.article_id] = entry.fingerprint
                 continue
             if known.get(entry.article_id) == entry.fingerprint and (record or entry.article_id in retry):
                 report.unchanged += 1
-                report.note(ItemResult(entry.link or url, entry.title, "unchanged"))
                 fingerprints[entry.article_id] = entry.fingerprint
                 continue
             retry.pop(entry.article_id, None)

@@ -80,8 +80,7 @@ class SyncReport:
         return bool(self.added or self.updated or self.removed)
 
     def note(self, item: ItemResult) -> None:
-        if item.status == "unchanged":
-            return
+        """List one article's outcome (callers only count unchanged ones)."""
         if item.status != "failed":
             if self._listed >= MAX_LISTED:
                 self.unlisted += 1
@@ -250,7 +249,6 @@ class _Run:
         if old and old.version == version and not old.pending:
             self.seen.add(article.article_id)
             report.unchanged += 1
-            report.note(ItemResult(article.location, article.title, "unchanged"))
             return
         twin = self.by_text.get(article.text_hash)
         if twin and twin != article.article_id and old is None:
