@@ -44,7 +44,7 @@ class ItemResult:
     location: str
     title: str
     status: str
-    """added, updated, unchanged, duplicate, removed or failed."""
+    """added, updated, duplicate, removed or failed (unchanged articles are only counted)."""
     reason: str = ""
 
 
