@@ -342,8 +342,7 @@ class FeedPoller:
                 elif exc.retryable:
                     reason += f"; gave up after {RETRY_LIMIT} attempts"
                 reason += "; indexed the feed's summary meanwhile" if entry.text else ""
-                result.report.failures.append(Failure(entry.link, reason))
-                result.report.note(ItemResult(entry.link, entry.title, "failed", reason))
+                result.report.fail(Failure(entry.link, reason), entry.title)
         if not text:
             return None
         if len(text) > self.settings.max_article_chars:

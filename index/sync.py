@@ -61,8 +61,8 @@ class SyncReport:
     duplicates: int = 0
     failures: list[Failure] = field(default_factory=list)
     items: list[ItemResult] = field(default_factory=list)
-    """What happened to each article: every failure, then up to MAX_LISTED other changes; unchanged ones are only
-    counted."""
+    """What happened to each article: every failed file or article, then up to MAX_LISTED other changes;
+    unchanged ones are only counted."""
     unlisted: int = 0
     """Changes past MAX_LISTED, counted but not listed."""
     chunks_written: int = 0
@@ -78,6 +78,11 @@ class SyncReport:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
+
+    def fail(self, failure: Failure, title: str = "") -> None:
+        """A failed file or article: counted in ``failures`` and always listed."""
+        self.failures.append(failure)
+        self.note(ItemResult(failure.location, title, "failed", failure.reason))
 
     def note(self, item: ItemResult) -> None:
         """List one article's outcome (callers only count unchanged ones)."""
@@ -192,9 +197,8 @@ class Indexer:
             incomplete: set[str] = set()
             for loaded in loads:
                 files_done += 1
-                report.failures.extend(loaded.failures)
-                for f in loaded.failures:
-                    report.note(ItemResult(f.location, "", "failed", f.reason))
+                for failure in loaded.failures:
+                    report.fail(failure)
                 if not loaded.complete or loaded.failures:
                     incomplete.add(loaded.origin)
                 for article in loaded.articles:
@@ -287,9 +291,7 @@ class _Run:
         return hashlib.sha256(f"{article.content_hash}|{self.signature}".encode()).hexdigest()[:16]
 
     def _fail(self, article: Article, reason: str) -> None:
-        failure = Failure(article.origin, reason, article.line)
-        self.report.failures.append(failure)
-        self.report.note(ItemResult(article.location, article.title, "failed", reason))
+        self.report.fail(Failure(article.origin, reason, article.line), article.title)
 
     def flush(self) -> None:
         """Write the queued articles: mark pending, embed, write passages, commit, drop old passages."""
