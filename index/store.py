@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from filelock import FileLock
 
 from index.settings import Settings
 
@@ -109,15 +111,29 @@ def make_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
 
+def _opening_lock(settings: Settings) -> AbstractContextManager[Any]:
+    """Serialise the first open of an on-disk store across processes.
+
+    Chroma creates its SQLite tables on first open without guarding against a second process doing the same, so
+    two processes starting on a fresh home at once crash one of them ("table collections already exists",
+    "database is locked"). A server does its own serialising.
+    """
+    if settings.chroma_host:
+        return nullcontext()
+    settings.chroma_path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(settings.chroma_path.with_name(settings.chroma_path.name + ".open.lock")))
+
+
 class Store:
     def __init__(self, settings: Settings, client: Any = None) -> None:
         self.settings = settings
-        self.client = client or make_client(settings)
-        self.chunks = self.client.get_or_create_collection(
-            f"{settings.collection}_chunks", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
-        self.articles = self.client.get_or_create_collection(f"{settings.collection}_articles",
-                                                             embedding_function=None)
+        with _opening_lock(settings):
+            self.client = client or make_client(settings)
+            self.chunks = self.client.get_or_create_collection(
+                f"{settings.collection}_chunks", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
+            self.articles = self.client.get_or_create_collection(f"{settings.collection}_articles",
+                                                                 embedding_function=None)
 
     @property
     def location(self) -> str:

@@ -115,6 +115,28 @@ def test_sigkill_mid_run_then_rerun_equals_a_clean_index(tmp_path: Path, kill_at
     assert after["passages"] == expected["passages"]
 
 
+OPEN_AT = """
+import sys, time
+from pathlib import Path
+from index import Store, load_settings
+start = float(sys.argv[2])
+for round_ in range(12):  # every process opens the same fresh home at the same instant, twelve times over
+    settings = load_settings(home=Path(sys.argv[1]) / str(round_))
+    while time.time() < start + 0.5 * round_:
+        time.sleep(0.001)
+    Store(settings).articles.count()
+"""
+
+
+def test_processes_opening_a_fresh_home_at_once_all_succeed(tmp_path: Path) -> None:
+    # Chroma creates its tables on first open; two processes doing that at once used to crash one of them.
+    start = str(time.time() + 6)  # after the imports
+    runs = [subprocess.Popen([sys.executable, "-c", OPEN_AT, str(tmp_path), start], cwd=ROOT, stderr=subprocess.PIPE,
+                             text=True) for _ in range(3)]
+    errors = [run.communicate(timeout=120)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0] * 3, "\n".join(errors)
+
+
 def test_concurrent_writers_on_one_home_are_serialised(tmp_path: Path) -> None:
     news, home = tmp_path / "news", tmp_path / "home"
     write_corpus(news / "a", 40, seed=4)
@@ -130,7 +152,7 @@ def test_concurrent_writers_on_one_home_are_serialised(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not all(WAITING in log.read_text() for log in logs):
             time.sleep(0.2)
-        assert all(WAITING in log.read_text() for log in logs)
+        assert all(WAITING in log.read_text() for log in logs), "\n".join(log.read_text() for log in logs)
         assert all(run.poll() is None for run in runs), "a run went ahead while the lock was held"
     finally:
         holder.release()
