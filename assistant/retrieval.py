@@ -1,15 +1,17 @@
 """Hybrid passage retrieval: dense vectors in Chroma plus BM25 keywords, fused into one ranking.
 
-- Dense: Chroma's HNSW index. In a hybrid search Chroma returns ids and distances only and the passages come
-  from the keyword snapshot, which holds them anyway (``_dense_fast``: at 50k passages this and filtering through
-  the snapshot instead of Chroma's ``where`` is what keeps search p50 under 60 ms, see bench/query_speed.py). The
-  dense-only mode goes through llama-index's ``ChromaVectorStore``: our passages are not llama-index nodes (see
-  ``index.sync._chunk_meta``), and ``ChromaVectorStore.query`` falls back to its legacy parsing, which keeps our
-  metadata as-is (tests/test_retrieval.py checks spans and dates through it).
+- Dense: Chroma's HNSW index. In a hybrid search Chroma returns ids and distances only, and filters go through
+  the keyword snapshot's arrays instead of Chroma's ``where`` (``_dense_fast``: at 50k passages this is what keeps
+  search p50 under 60 ms, see bench/query_speed.py). The dense-only mode goes through llama-index's
+  ``ChromaVectorStore``: our passages are not llama-index nodes (see ``index.sync._chunk_meta``), and
+  ``ChromaVectorStore.query`` falls back to its legacy parsing, which keeps our metadata as-is
+  (tests/test_retrieval.py checks spans and dates through it).
 - Keywords: BM25 (``bm25s``, the engine behind llama-index's ``BM25Retriever``) over an in-memory snapshot read
   from Chroma page by page, so it works the same against a Chroma server. We drive ``bm25s`` directly rather than
   through ``BM25Retriever`` because filters change per query (a numpy mask over the snapshot instead of a new
-  retriever and a Python filter per passage) and the query needs the same stopwords as the corpus.
+  retriever and a Python filter per passage) and the query needs the same stopwords as the corpus. The snapshot
+  keeps no passage text or metadata, only what ranking and filtering need: the few passages a search returns are
+  read from Chroma by id. Holding them all cost about 6 KB a passage, several GB for a 100k-article library.
 - Fusion: by default a weighted sum of each half's scores scaled by its best score (``fusion="score"``):
   on the RealTimeQA dev set it beat reciprocal-rank fusion at its best k and weight (MRR@10 0.809 vs 0.787,
   notes of issue 3), because it keeps how far the best match stands above the next. ``fusion="rrf"`` remains.
@@ -58,6 +60,8 @@ OVERFETCH_MAX = 1000
 """Largest unfiltered dense fetch used to apply a filter afterwards (Chroma: ~5 ms for 1000 at 50k passages)."""
 IDS_MAX = 4000
 """Largest id list a filtered dense query is restricted to; past both limits Chroma's own ``where`` filters."""
+READ_MARGIN = 5
+"""Passages read from Chroma beyond the ``k`` asked for, to make up for any that are no longer visible."""
 
 
 class Retriever:
@@ -88,7 +92,7 @@ class Retriever:
         mode = self.settings.retrieval_mode
         depth = max(self.settings.retrieval_candidates, k)
         if mode == "dense":
-            return self.visible(self._dense_plain(query, depth, filters).passages)[:k]
+            return self.visible(list(self._dense_plain(query, depth, filters).passages.values()))[:k]
         keywords = self.keyword_index()
         if keywords.size == 0:  # a snapshot of an empty store is always current (rebuilt inline)
             return []
@@ -96,8 +100,28 @@ class Retriever:
         lexical = keywords.search(query, depth, mask)
         dense = self._dense_fast(query, depth, filters, keywords, mask) if mode == "hybrid" else None
         ranked = self._fuse(dense, lexical, keywords)
-        # Over-fetched candidates absorb passages of uncommitted versions, which ``visible`` drops.
-        return self.visible(ranked)[:k]
+        return self._read(ranked, k, dense.passages if dense else {})
+
+    def _read(self, ranked: list[tuple[str, float]], k: int, known: dict[str, Passage]) -> list[Passage]:
+        """The best ``k`` visible passages of a ranking, read from Chroma a few at a time.
+
+        Candidates past ``k`` absorb passages of uncommitted versions (``visible`` drops them) and passages a sync
+        deleted since the snapshot was built (Chroma no longer returns them)."""
+        out: list[Passage] = []
+        found = dict(known)
+        batch = k + READ_MARGIN
+        for at in range(0, len(ranked), batch):
+            part = ranked[at:at + batch]
+            wanted = [cid for cid, _ in part if cid not in found]
+            if wanted:
+                got = self.store.chunks.get(ids=wanted, include=["documents", "metadatas"])
+                for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                    found[cid] = to_passage(cid, text or "", meta or {}, 0.0)
+            passages = [_with_score(found[cid], score) for cid, score in part if cid in found]
+            out.extend(self.visible(passages))
+            if len(out) >= k:
+                break
+        return out[:k]
 
     def visible(self, passages: list[Passage]) -> list[Passage]:
         """Drops passages of versions that are not (or no longer) committed."""
@@ -153,28 +177,25 @@ class Retriever:
     def _dense_plain(self, query: str, depth: int, filters: Filters | None) -> DenseHits:
         """Dense only, through llama-index's ``ChromaVectorStore`` (documents and metadata come from Chroma)."""
         vector = self._embed(query)
+        hits = DenseHits(vector, [], {}, {})
         if self.store.chunks.count() == 0:
-            return DenseHits(vector, [], {})
+            return hits
         result = self.vector_store.query(VectorStoreQuery(
             query_embedding=vector.tolist(), similarity_top_k=depth, filters=metadata_filters(filters)))
-        hits = DenseHits(vector, [], {})
         for node, similarity in zip(result.nodes or [], result.similarities or []):
             # ChromaVectorStore reports exp(-distance); the collection's distance is cosine distance.
             cosine = 1.0 + math.log(similarity) if similarity > 0 else -1.0
-            passage = to_passage(node.node_id, node.get_content(), node.metadata, cosine)
-            hits.passages.append(passage)
-            hits.cosine[passage.chunk_id] = cosine
+            hits.add(node.node_id, cosine, to_passage(node.node_id, node.get_content(), node.metadata, cosine))
         return hits
 
     def _dense_fast(self, query: str, depth: int, filters: Filters | None, keywords: KeywordIndex,
                     mask: np.ndarray | None) -> DenseHits:
-        """Dense half of a hybrid search: Chroma returns ids and distances only, the passages come from the
-        keyword snapshot (at 50k passages: 0.5 ms instead of 3-5 ms). Filters use the snapshot's mask as well,
-        because Chroma's ``where`` costs 50-270 ms there: a filter letting through a fair share is applied after an
-        unfiltered over-fetch, a narrow one restricts the query to the allowed ids; only a narrow filter on a very
-        large store falls back to ``where``."""
+        """Dense half of a hybrid search: Chroma returns ids and distances only. Filters use the snapshot's mask,
+        because Chroma's ``where`` costs 50-270 ms at 50k passages: a filter letting through a fair share is
+        applied after an unfiltered over-fetch, a narrow one restricts the query to the allowed ids; only a narrow
+        filter on a very large store falls back to ``where``."""
         vector = self._embed(query)
-        hits = DenseHits(vector, [], {})
+        hits = DenseHits(vector, [], {}, {})
         args: dict[str, Any] = {"query_embeddings": [vector.tolist()], "include": ["distances"]}
         if mask is None:
             args["n_results"] = depth
@@ -191,26 +212,21 @@ class Retriever:
                 args.update(n_results=depth, where=chroma_where(filters))
         got = self.store.chunks.query(**args)
         ids, distances = got["ids"][0], got["distances"][0]
-        unknown = [cid for cid in ids if cid not in keywords.row]  # written after the snapshot
-        extra = {}
+        unknown = [cid for cid in ids if cid not in keywords.row]  # written after the snapshot: filter by metadata
+        extra: dict[str, Passage] = {}
         if unknown:
             fetched = self.store.chunks.get(ids=unknown, include=["documents", "metadatas"])
-            extra = {cid: (doc or "", meta or {}) for cid, doc, meta in
-                     zip(fetched["ids"], fetched["documents"], fetched["metadatas"])}
+            extra = {cid: to_passage(cid, doc or "", meta or {}, 0.0) for cid, doc, meta in
+                     zip(fetched["ids"], fetched["documents"], fetched["metadatas"]) if allows(filters, meta or {})}
         for cid, distance in zip(ids, distances):
-            cosine = 1.0 - float(distance)
+            if len(hits.ids) >= depth:
+                break
             row = keywords.row.get(cid)
             if row is not None:
-                if mask is not None and not mask[row]:
-                    continue
-                passage = keywords.passage(row, cosine)
-            elif cid in extra and allows(filters, extra[cid][1]):
-                passage = to_passage(cid, extra[cid][0], extra[cid][1], cosine)
-            else:
-                continue
-            if len(hits.passages) < depth:
-                hits.passages.append(passage)
-                hits.cosine[cid] = cosine
+                if mask is None or mask[row]:
+                    hits.add(cid, 1.0 - float(distance))
+            elif cid in extra:
+                hits.add(cid, 1.0 - float(distance), extra[cid])
         return hits
 
     def _embed(self, query: str) -> np.ndarray:
@@ -226,19 +242,19 @@ class Retriever:
         vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
         return dict(zip(got["ids"], (vectors @ vector).tolist()))
 
-    def _fuse(self, dense: DenseHits | None, lexical: LexicalHits, keywords: KeywordIndex) -> list[Passage]:
+    def _fuse(self, dense: DenseHits | None, lexical: LexicalHits, keywords: KeywordIndex
+              ) -> list[tuple[str, float]]:
+        """Candidate ids with their fused scores, best first."""
         settings = self.settings
         if dense is None:
-            return [p for p, _ in lexical.passages]
-        candidates: dict[str, Passage] = {p.chunk_id: p for p in dense.passages}
-        for passage, _ in lexical.passages:
-            candidates.setdefault(passage.chunk_id, passage)
+            return lexical.ranked
+        candidates = list(dict.fromkeys([*dense.ids, *(cid for cid, _ in lexical.ranked)]))
         if settings.fusion == "rrf":
             fused: dict[str, float] = {}
-            for rank, passage in enumerate(dense.passages, 1):
-                fused[passage.chunk_id] = settings.dense_weight / (settings.rrf_k + rank)
-            for rank, (passage, _) in enumerate(lexical.passages, 1):
-                fused[passage.chunk_id] = fused.get(passage.chunk_id, 0.0) + 1.0 / (settings.rrf_k + rank)
+            for rank, cid in enumerate(dense.ids, 1):
+                fused[cid] = settings.dense_weight / (settings.rrf_k + rank)
+            for rank, (cid, _) in enumerate(lexical.ranked, 1):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (settings.rrf_k + rank)
         else:
             best_cosine = max(dense.cosine.values(), default=0.0)
             dense_scale = settings.dense_weight / best_cosine if best_cosine > 0 else 0.0
@@ -250,8 +266,7 @@ class Retriever:
                 + dense_scale * max(cosine.get(cid, 0.0), 0.0)
                 for cid in candidates
             }
-        order = sorted(candidates, key=lambda cid: -fused[cid])
-        return [_with_score(candidates[cid], fused[cid]) for cid in order]
+        return sorted(((cid, fused[cid]) for cid in candidates), key=lambda pair: -pair[1])
 
     def _refresh_in_background(self, generation: int) -> None:
         with self._builder_lock:
@@ -271,36 +286,49 @@ class Retriever:
 @dataclass
 class DenseHits:
     vector: np.ndarray
-    passages: list[Passage]
+    ids: list[str]
+    """Best first."""
     cosine: dict[str, float]
+    passages: dict[str, Passage]
+    """The hits already read from Chroma (all of them in dense-only mode), so they are not read twice."""
+
+    def add(self, chunk_id: str, cosine: float, passage: Passage | None = None) -> None:
+        self.ids.append(chunk_id)
+        self.cosine[chunk_id] = cosine
+        if passage is not None:
+            self.passages[chunk_id] = passage
 
 
 @dataclass
 class LexicalHits:
-    passages: list[tuple[Passage, float]]
+    ranked: list[tuple[str, float]]
+    """Chunk ids and BM25 scores, best first."""
     scores: np.ndarray
     """BM25 score of every snapshot row (after filters): fusion reads dense candidates' keyword scores here."""
     best: float
 
 
 class KeywordIndex:
-    """An immutable BM25 snapshot of the committed passages of one store generation."""
+    """An immutable BM25 snapshot of the committed passages of one store generation.
 
-    def __init__(self, generation: int, ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -> None:
+    Only what ranking and filtering read per passage: ids, dates, sources and the BM25 matrix (about 1 KB a
+    passage); texts and metadata stay in Chroma."""
+
+    def __init__(self, generation: int, ids: list[str], texts: list[str], dates: list[int],
+                 sources: list[str]) -> None:
+        """``texts`` are what BM25 indexes (see ``keyword_text``); they are not kept."""
         self.generation = generation
         self.ids = ids
-        self.texts = texts
-        self.metas = metas
         self.row = {cid: i for i, cid in enumerate(ids)}
-        self.dates = np.asarray([int(m.get("date") or 0) for m in metas], dtype=np.int64)
-        self.source_names = sorted({str(m.get("source", "")) for m in metas})
+        self.dates = np.asarray(dates, dtype=np.int64)
+        self.source_names = sorted(set(sources))
         code = {name: i for i, name in enumerate(self.source_names)}
-        self.source_codes = np.asarray([code[str(m.get("source", ""))] for m in metas], dtype=np.int64)
+        self.source_codes = np.asarray([code[name] for name in sources], dtype=np.int32)
         self.stemmer = Stemmer.Stemmer("english")
         self.bm25: bm25s.BM25 | None = None
         if ids:
-            tokens = bm25s.tokenize([keyword_text(t, m) for t, m in zip(texts, metas)], stopwords=STOPWORDS,
-                                    stemmer=self.stemmer, token_pattern=TOKEN_PATTERN, show_progress=False)
+            tokens = bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=self.stemmer, token_pattern=TOKEN_PATTERN,
+                                    show_progress=False)
             # BM25+ (a floor for every matched term) ranked best on the dev set; k1/b are the usual values.
             self.bm25 = bm25s.BM25(method="bm25+", k1=1.2, b=0.75)
             self.bm25.index(tokens, show_progress=False)
@@ -315,7 +343,8 @@ class KeywordIndex:
         committed = {rid: r.version for rid, r in store.records().items() if r.version}
         ids: list[str] = []
         texts: list[str] = []
-        metas: list[dict[str, Any]] = []
+        dates: list[int] = []
+        sources: list[str] = []
         offset = 0
         while True:
             got = store.chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
@@ -323,12 +352,13 @@ class KeywordIndex:
                 meta = meta or {}
                 if committed.get(str(meta.get("article_id", ""))) == meta.get("version"):
                     ids.append(cid)
-                    texts.append(text or "")
-                    metas.append(meta)
+                    texts.append(keyword_text(text or "", meta))
+                    dates.append(int(meta.get("date") or 0))
+                    sources.append(str(meta.get("source", "")))
             if len(got["ids"]) < PAGE:
                 break
             offset += PAGE
-        index = cls(generation, ids, texts, metas)
+        index = cls(generation, ids, texts, dates, sources)
         log.info("keyword index: %d passages, generation %d, built in %.1f s", len(ids), generation,
                  time.perf_counter() - started)
         return index
@@ -373,15 +403,11 @@ class KeywordIndex:
         if rows.size > depth:
             rows = rows[np.argpartition(-scores[rows], depth - 1)[:depth]]
         rows = rows[np.argsort(-scores[rows], kind="stable")]
-        passages = [(self.passage(int(r), float(scores[r])), float(scores[r])) for r in rows]
-        return LexicalHits(passages, scores, float(scores[rows[0]]))
+        return LexicalHits([(self.ids[r], float(scores[r])) for r in rows], scores, float(scores[rows[0]]))
 
     def score_of(self, chunk_id: str, scores: np.ndarray) -> float:
         row = self.row.get(chunk_id)
         return float(scores[row]) if row is not None else 0.0
-
-    def passage(self, row: int, score: float) -> Passage:
-        return to_passage(self.ids[row], self.texts[row], self.metas[row], score)
 
 
 def allows(filters: Filters | None, meta: dict[str, Any]) -> bool:

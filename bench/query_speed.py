@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.retrieval import Retriever  # noqa: E402
+from assistant.retrieval import KeywordIndex, Retriever  # noqa: E402
 from assistant.types import Filters  # noqa: E402
 from index import load_settings  # noqa: E402
 from index.article import Article  # noqa: E402
@@ -139,6 +140,20 @@ def percentiles(samples: list[float]) -> dict[str, float]:
             "n": len(ordered)}
 
 
+def snapshot_memory(store: Store) -> tuple[float, float]:
+    """MB the keyword snapshot holds once built, and the Python heap's peak while building it (tracemalloc,
+    numpy arrays included; a second build, so the timing above is not slowed by tracing)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        snapshot = KeywordIndex.build(store, store.generation)
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del snapshot
+    return (held - before) / 2**20, (peak - before) / 2**20
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=50_000)
@@ -160,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         keywords = retriever.refresh()
         bm25_build_s = time.perf_counter() - started
+        snapshot_mb, snapshot_peak_mb = snapshot_memory(store)
         retriever.search("warm up", k=10)
 
         cached = Retriever(settings, store, CachedEmbedder(embedder, set(queries)))
@@ -210,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':36} {'p50 ms':>8} {'p95 ms':>8}")
     for name, figures in rows.items():
         print(f"{name:36} {figures['p50']:>8.1f} {figures['p95']:>8.1f}")
-    print(f"keyword index build from Chroma: {bm25_build_s:.1f} s ({keywords.size:,} passages)")
+    print(f"keyword index build from Chroma: {bm25_build_s:.1f} s ({keywords.size:,} passages); holds "
+          f"{snapshot_mb:.0f} MB ({snapshot_mb * 2**20 / max(keywords.size, 1) / 1024:.2f} KB a passage), "
+          f"heap peak while building {snapshot_peak_mb:.0f} MB")
     if answer_note != "ok":
         print(f"offline answer: {answer_note}")
     target = rows["search (hybrid, k=10)"]["p50"]
@@ -219,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     args.json.write_text(json.dumps({
         "chunks": n_chunks, "vectors": f"synthetic: {origin} + gaussian noise (sd 0.02)", "queries": len(queries),
         "cpu_count": os.cpu_count(), "load_avg": os.getloadavg()[0], "keyword_build_s": bm25_build_s,
+        "keyword_snapshot_mb": snapshot_mb, "keyword_build_peak_mb": snapshot_peak_mb,
         "latency_ms": rows, "answer": answer_note,
     }, indent=2))
     print(f"written {args.json}")

@@ -178,6 +178,26 @@ def test_large_store_rebuilds_keywords_in_background_serving_the_old_index(index
     assert "Wombatfest" in r.search("Wombatfest", k=3)[0].text
 
 
+def test_stale_keyword_snapshot_never_serves_deleted_passages(indexer: Indexer, news_dir: Path) -> None:
+    # The snapshot holds no texts: passages are read from Chroma, so one deleted since the snapshot was built is
+    # skipped, and the next candidates fill the k asked for even when every first pick is gone.
+    paragraphs = [f"Day {i} of Wombatfest: the Wombatfest crowd sang, and Wombatfest stalls sold pie number {i}. "
+                  + "Stewards counted visitors at the gate again and again. " * 12 for i in range(12)]
+    (news_dir / "wombatfest-2024-12-21.txt").write_text("Wombatfest diary\n" + "\n\n".join(paragraphs) + "\n")
+    (news_dir / "harbour-2024-12-22.txt").write_text(
+        "Harbour news\nA ferry was late. Someone mentioned Wombatfest in passing at the harbour.\n")
+    indexer.sync([news_dir])
+    r = retriever(indexer, retrieval_mode="bm25", bm25_rebuild_inline_max=0)
+    before = r.search("Wombatfest", k=30)
+    titles = [p.title for p in before]
+    assert titles.index("Harbour news") > 1 + retrieval.READ_MARGIN  # a first read of k=1 finds only diary pages
+    (news_dir / "wombatfest-2024-12-21.txt").unlink()
+    indexer.sync([news_dir])
+    stale = r.keyword_index()  # the rebuild runs in the background meanwhile
+    assert stale.row.keys() >= {p.chunk_id for p in before}
+    assert [p.title for p in r.search("Wombatfest", k=1)] == ["Harbour news"]
+
+
 def test_known_sources_follow_the_store(indexer: Indexer, sourced_dir: Path) -> None:
     r = retriever(indexer)
     assert r.known_sources() == []
