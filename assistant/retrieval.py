@@ -75,7 +75,6 @@ class Retriever:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self.vector_store = ChromaVectorStore(chroma_collection=store.chunks)
         self._keywords: KeywordIndex | None = None
         self._build_lock = threading.Lock()
         """Held while a snapshot is built: a second build waits for the first instead of repeating it."""
@@ -89,6 +88,7 @@ class Retriever:
         """Best first; ``Passage.score`` is the fused score (higher is better, comparable within one result)."""
         if not query.strip() or k <= 0:
             return []
+        self.store.catch_up()
         mode = self.settings.retrieval_mode
         depth = max(self.settings.retrieval_candidates, k)
         if mode == "dense":
@@ -180,7 +180,8 @@ class Retriever:
         hits = DenseHits(vector, [], {}, {})
         if self.store.chunks.count() == 0:
             return hits
-        result = self.vector_store.query(VectorStoreQuery(
+        # A new ChromaVectorStore each time (it only wraps the collection): the store may have reopened the collection.
+        result = ChromaVectorStore(chroma_collection=self.store.chunks).query(VectorStoreQuery(
             query_embedding=vector.tolist(), similarity_top_k=depth, filters=metadata_filters(filters)))
         for node, similarity in zip(result.nodes or [], result.similarities or []):
             # ChromaVectorStore reports exp(-distance); the collection's distance is cosine distance.

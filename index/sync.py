@@ -173,7 +173,7 @@ class Indexer:
         return self._run(loads(), 0, [], SyncReport(), progress)
 
     def remove(self, article_ids: Iterable[str]) -> int:
-        with self._locked():
+        with self._locked(), self.store.writing():
             ids = [a for a in article_ids if a]
             for article_id in ids:
                 self.store.delete_article(article_id)
@@ -186,7 +186,7 @@ class Indexer:
     def _run(self, loads: Iterable[Loaded], files_total: int, scopes: list[str], report: SyncReport,
              progress: ProgressFn | None) -> SyncReport:
         started = time.perf_counter()
-        with self._locked():
+        with self._locked(), self.store.writing():
             self.store.check_model(self.embedder.model_id)
             recovered = self.store.recover()
             if recovered:

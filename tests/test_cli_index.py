@@ -89,6 +89,7 @@ def test_switching_embedding_model_is_a_usage_error(home: Path, news: Path, caps
     code, out, err = index(capsys, home, news)
     assert code == 2 and out == []
     assert "was indexed with embedding model 'all-MiniLM-L6-v2-onnx-int8'" in err
+    assert "into another NEWSDESK_HOME" in err  # advice a user can follow (it used to name an option that never was)
 
 
 def test_progress_bar_goes_to_stderr_and_summary_to_stdout(home: Path, news: Path, capsys) -> None:

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
+from hash_embedder import HashEmbedder
 
-from index import Store, load_settings
+from assistant.retrieval import Retriever
+from index import Indexer, Store, load_settings
 
 NEWSDESK = [sys.executable, "-m", "assistant.cli"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,6 +137,63 @@ def test_processes_opening_a_fresh_home_at_once_all_succeed(tmp_path: Path) -> N
                              text=True) for _ in range(3)]
     errors = [run.communicate(timeout=120)[1] for run in runs]
     assert [run.returncode for run in runs] == [0] * 3, "\n".join(errors)
+
+
+SYNC_WITH_HASH_VECTORS = """
+import sys
+from pathlib import Path
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
+from hash_embedder import HashEmbedder
+from index import Indexer, load_settings
+print(Indexer(load_settings(home=Path(sys.argv[2])), embedder=HashEmbedder()).sync([sys.argv[3]]).chunks_written)
+"""
+COUNT_VECTORS = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from index import Store, load_settings
+store = Store(load_settings(home=Path(sys.argv[2])))
+got = store.chunks.get(include=["embeddings"])
+found = store.chunks.query(query_embeddings=got["embeddings"][:1], n_results=10000, include=[])
+print(len(got["ids"]), len(found["ids"][0]))  # passages, and those dense search can reach
+"""
+
+
+def test_a_long_running_process_sees_what_another_process_indexed(indexer: Indexer, news_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    # The web app keeps the store open while `newsdesk index` runs in a terminal. Chroma caches the vector index
+    # per process: without a reload the new passages stayed invisible to dense search, and hybrid search failed.
+    indexer.sync([news_dir])
+    hybrid = Retriever(indexer.settings, indexer.store, indexer.embedder)
+    dense = Retriever(indexer.settings.model_copy(update={"retrieval_mode": "dense"}), indexer.store,
+                      indexer.embedder)
+    question = "Wombatfest parade in Canberra"
+    assert "Wombatfest goes ahead" not in [p.title for p in hybrid.search(question, k=3)]
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "wombatfest.txt").write_text("Wombatfest goes ahead\nThe Wombatfest parade in Canberra went ahead "
+                                         "despite the heat.\n")
+    assert run_index(indexer.settings.home, more).returncode == 0
+    for retriever in (hybrid, dense):
+        best = retriever.search(question, k=3)[0]
+        assert best.title == "Wombatfest goes ahead" and "despite the heat" in best.text
+
+
+def test_writes_from_two_processes_keep_every_vector(tmp_path: Path) -> None:
+    # A long-running writer (the web app's watcher or uploads) after another process wrote: Chroma used to save its
+    # stale vector index over the other's, and hundreds of passages lost their vectors for good.
+    home = tmp_path / "home"
+    for name, seed in (("one", 1), ("two", 2), ("three", 3)):
+        write_corpus(tmp_path / name, 600, seed)
+    indexer = Indexer(load_settings(home=home), embedder=HashEmbedder())
+    assert indexer.sync([tmp_path / "one"]).chunks_written == 600
+    other = subprocess.run([sys.executable, "-c", SYNC_WITH_HASH_VECTORS, str(ROOT), str(home), str(tmp_path / "two")],
+                           capture_output=True, text=True, timeout=300)
+    assert other.stdout.strip() == "600", other.stderr[-2000:]
+    assert indexer.sync([tmp_path / "three"]).chunks_written == 600
+    fresh = subprocess.run([sys.executable, "-c", COUNT_VECTORS, str(ROOT), str(home)], capture_output=True,
+                           text=True, timeout=300)
+    assert fresh.stdout.split() == ["1800", "1800"], fresh.stderr[-2000:]
 
 
 def test_concurrent_writers_on_one_home_are_serialised(tmp_path: Path) -> None:
