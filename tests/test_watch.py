@@ -184,9 +184,11 @@ def test_missing_folders_and_bad_feeds_are_refused_up_front(watch_settings: Sett
 def test_cli_watch_prints_one_line_per_sync_and_stops_on_ctrl_c(settings: Settings, folder: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     env = {**os.environ, "NEWSDESK_WATCH_DEBOUNCE": str(DEBOUNCE), "PYTHONUNBUFFERED": "1"}
+    # Ctrl-C as a terminal sends it, even when the suite itself runs in the background (where SIGINT is ignored,
+    # and children inherit that).
     proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "--home", str(settings.home), "watch",
                              str(folder)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x.rstrip("\n")) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
     try:
