@@ -134,23 +134,26 @@ def _opening_lock(settings: Settings) -> AbstractContextManager[Any]:
 
 
 class _Connection:
-    """This process's client of one on-disk store, and the store's write stamp as of the view it holds."""
+    """A client of one store with its two collections, and the store's write stamp as of the view it holds."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, client: Any = None) -> None:
         self.settings = settings
+        self.shared = client is None and not settings.chroma_host
+        """An on-disk store this process opened itself: other processes may write to it behind Chroma's back."""
         self.lock = threading.Lock()
         """Held while the stamp is read or moved, so a thread never mistakes this process's write for another's."""
-        self.client = _open_client(settings)
-        self.epoch = 0
-        """Bumped by every reopen: each ``Store`` of this process then fetches its collections again."""
+        if client is None:
+            self.client, self.chunks, self.articles = _open(settings)
+        else:
+            self.client = client
+            self.chunks, self.articles = _collections(client, settings)
         self.stamp: int | None = None
 
     def reopen(self) -> None:
         # Chroma hands out one cached System per path: forgetting it makes the new client load the store from disk.
         # The old client is left to the garbage collector, not closed: a search on another thread may still use it.
         SharedSystemClient.clear_system_cache()
-        self.client = _open_client(self.settings)
-        self.epoch += 1
+        self.client, self.chunks, self.articles = _open(self.settings)
 
 
 _CONNECTIONS: dict[str, _Connection] = {}
@@ -158,7 +161,8 @@ _CONNECTIONS_LOCK = threading.Lock()
 
 
 def _connection(settings: Settings) -> _Connection:
-    """One connection per on-disk store per process, shared by all its ``Store`` objects (the web app has several)."""
+    """One connection per on-disk store per process, shared by all its ``Store`` objects (the web app has several),
+    so one reopen moves them all: two Chroma clients of one path in one process would go stale on each other."""
     key = str(settings.chroma_path.resolve())
     with _CONNECTIONS_LOCK:
         if key not in _CONNECTIONS:
@@ -166,11 +170,10 @@ def _connection(settings: Settings) -> _Connection:
         return _CONNECTIONS[key]
 
 
-def _open_client(settings: Settings) -> Any:
+def _open(settings: Settings) -> tuple[Any, Any, Any]:
     with _opening_lock(settings):
         client = make_client(settings)
-        _collections(client, settings)  # created under the lock too
-        return client
+        return client, *_collections(client, settings)  # the collections are created under the lock too
 
 
 def _collections(client: Any, settings: Settings) -> tuple[Any, Any]:
@@ -184,34 +187,24 @@ def _collections(client: Any, settings: Settings) -> tuple[Any, Any]:
 class Store:
     def __init__(self, settings: Settings, client: Any = None) -> None:
         self.settings = settings
-        self._connection = None if client is not None or settings.chroma_host else _connection(settings)
-        self._epoch = -1
-        if self._connection is None:
-            self.client = client if client is not None else _open_client(settings)
-            self._chunks, self._articles = _collections(self.client, settings)
-            return
-        self._follow()
-        with self._connection.lock:
-            if self._connection.stamp is None:  # read before any vector is loaded: the view is at least this new
-                self._connection.stamp = self._stamp_on_disk()
+        shared = client is None and not settings.chroma_host
+        self._connection = _connection(settings) if shared else _Connection(settings, client)
+        if shared:
+            with self._connection.lock:
+                if self._connection.stamp is None:  # read before any vector is loaded: the view is at least this new
+                    self._connection.stamp = self._stamp_on_disk()
+
+    @property
+    def client(self) -> Any:
+        return self._connection.client
 
     @property
     def chunks(self) -> Any:
-        self._follow()
-        return self._chunks
+        return self._connection.chunks
 
     @property
     def articles(self) -> Any:
-        self._follow()
-        return self._articles
-
-    def _follow(self) -> None:
-        """Switch to the connection's current client if another ``Store`` of this process reopened it."""
-        connection = self._connection
-        if connection is not None and connection.epoch != self._epoch:
-            client, epoch = connection.client, connection.epoch
-            chunks, articles = _collections(client, self.settings)
-            self.client, self._chunks, self._articles, self._epoch = client, chunks, articles, epoch
+        return self._connection.articles
 
     # -- other processes' writes (see the module docstring) -----------------------------------------------------
 
@@ -219,7 +212,7 @@ class Store:
         """Reload the store from disk if another process wrote to it since this process last looked; True if so.
         Readers call it before a search, writers before writing."""
         connection = self._connection
-        if connection is None:
+        if not connection.shared:
             return False
         with connection.lock:
             stamp = self._stamp_on_disk()
@@ -228,7 +221,6 @@ class Store:
             log.info("another process wrote to %s: reloading it", self.location)
             connection.reopen()
             connection.stamp = stamp
-        self._follow()
         return True
 
     @contextmanager
@@ -243,7 +235,7 @@ class Store:
 
     def _bump_stamp(self) -> None:
         connection = self._connection
-        if connection is None:
+        if not connection.shared:
             return
         with connection.lock:
             stamp = self._stamp_on_disk() + 1
