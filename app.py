@@ -7,14 +7,16 @@ them answer through the same ``Assistant``. Everything shown from an article is 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
 import queue
+import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,9 +29,16 @@ from fastapi import FastAPI  # noqa: E402
 from assistant import render  # noqa: E402
 from assistant.assistant import Assistant  # noqa: E402
 from assistant.auth import BasicAuth, parse_credentials  # noqa: E402
+from assistant.hosts import HostCheck  # noqa: E402
+from assistant.limits import QuestionError, check_question  # noqa: E402
 from assistant.openai_api import router as openai_router  # noqa: E402
 from assistant.types import Answer, Delta, Turn  # noqa: E402
-from assistant.uploads import ALLOWED, UploadError, save_upload  # noqa: E402
+from assistant.uploads import (  # noqa: E402
+    ALLOWED,
+    UploadError,
+    private_upload_cache,
+    save_upload,
+)
 from index import Indexer, Progress, Settings, SyncReport  # noqa: E402
 from index.embedding import make_embedder  # noqa: E402
 from index.status import collect_status  # noqa: E402
@@ -106,6 +115,8 @@ class WebApp:
     def __init__(self, settings: Settings, assistant: Assistant | None = None, index_paths: Sequence[str] = (),
                  watcher: Any = None, indexer: Indexer | None = None) -> None:
         self.settings = settings
+        self.upload_cache = private_upload_cache(settings)
+        """Where Gradio stores uploads; set before ``blocks`` builds the page, since Gradio reads it then."""
         self.assistant = assistant or Assistant(settings)
         self.indexer = indexer or indexer_for(self.assistant)
         self.index_paths = [str(p) for p in index_paths]
@@ -120,6 +131,12 @@ class WebApp:
         question = (message or "").strip()
         if not question:
             yield gr.skip(), gr.skip(), state, ""
+            return
+        try:
+            check_question(question, self.settings)
+        except QuestionError as exc:  # said before the question is echoed: it may be megabytes long
+            shown = self.messages(state) + [{"role": "assistant", "content": render.md_escape(f"Not asked: {exc}.")}]
+            yield shown, gr.skip(), state, gr.skip()
             return
         turn = len(state) + 1
         shown = self.messages(state) + [{"role": "user", "content": render.question_markdown(question)},
@@ -168,9 +185,9 @@ class WebApp:
         turns = [Turn(str(q), str(a)) for q, a in (history or [])]
         try:
             since_d, until_d = parse_day(since, "since"), parse_day(until, "until")
-        except FilterError as exc:
+            answer = self.assistant.ask(question, turns, since_d, until_d, list(sources or []) or None)
+        except (FilterError, QuestionError) as exc:
             raise gr.Error(str(exc)) from None
-        answer = self.assistant.ask(question, turns, since_d, until_d, list(sources or []) or None)
         return answer.to_json(asked=question)
 
     # -- library -------------------------------------------------------------------------------------------------
@@ -199,6 +216,8 @@ class WebApp:
                 saved.append(save_upload(path, name, self.settings).path)
             except (UploadError, OSError) as exc:
                 rejected.append((name, str(exc)))
+            finally:
+                Path(path).unlink(missing_ok=True)  # copied or refused: Gradio's cache need not keep it
         if not saved and not rejected:
             yield render.error_html("No file chosen."), gr.skip(), gr.skip(), None
             return
@@ -250,7 +269,7 @@ class WebApp:
     # -- page ----------------------------------------------------------------------------------------------------
 
     def blocks(self) -> gr.Blocks:
-        with gr.Blocks(title="newsdesk", analytics_enabled=False) as demo:
+        with gr.Blocks(title="newsdesk", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
             with gr.Row(equal_height=False):
                 gr.Markdown("## newsdesk — ask your news articles", elem_id="nd-title")
                 mode = gr.HTML(elem_id="nd-mode")
@@ -261,7 +280,8 @@ class WebApp:
                                          placeholder="Ask about the indexed articles. Answers cite passages [n].")
                     with gr.Row():
                         box = gr.Textbox(placeholder="Ask a question, e.g. How many missiles hit Kyiv?",
-                                         show_label=False, elem_id="nd-question", scale=5, autofocus=True)
+                                         show_label=False, elem_id="nd-question", scale=5, autofocus=True,
+                                         max_length=self.settings.max_question_chars)
                         send = gr.Button("Ask", variant="primary", elem_id="nd-ask", scale=1, min_width=80)
                     with gr.Row():
                         since = gr.DateTime(label="From", include_time=False, type="string", elem_id="nd-since")
@@ -314,18 +334,32 @@ def indexer_for(assistant: Assistant) -> Indexer:
 
 
 def build_app(settings: Settings, assistant: Assistant | None = None, index_paths: Sequence[str] = (),
-              watcher: Any = None, indexer: Indexer | None = None) -> FastAPI:
-    """The whole server as one ASGI app (tests run it with uvicorn on a free loopback port)."""
+              watcher: Any = None, indexer: Indexer | None = None, host: str = "127.0.0.1") -> FastAPI:
+    """The whole server as one ASGI app; ``host`` is the address it is served on (``Host`` headers are checked)."""
     web = WebApp(settings, assistant, index_paths, watcher, indexer)
-    app = FastAPI(title="newsdesk", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:  # here, not atexit: uvicorn re-raises SIGTERM after shutting down, which skips atexit handlers
+            shutil.rmtree(web.upload_cache, ignore_errors=True)
+
+    app = FastAPI(title="newsdesk", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.include_router(openai_router(web.assistant))
+    blocks = web.blocks()
     gr.mount_gradio_app(
-        app, web.blocks(), path="/", css=CSS, head=HEAD, show_error=False, run_history=False,
+        app, blocks, path="/", css=CSS, head=HEAD, show_error=False, run_history=False,
         footer_links=["api", "settings"], max_file_size=int(settings.upload_max_mb * 1024 * 1024),
         allowed_paths=[], ssr_mode=False,
     )
+    # Gradio refuses event inputs naming files outside its upload cache only once the Blocks "launched", which a
+    # mounted Blocks never does: without this, posting {"path": "/any/server/file"} to the upload event had that
+    # file copied in and indexed. ``launch()`` and Gradio's reload mode set the same flag.
+    blocks.has_launched = True
     if settings.auth:
         app.add_middleware(BasicAuth, credentials=parse_credentials(settings.auth))
+    app.add_middleware(HostCheck, served_host=host, extra=settings.allowed_hosts)  # outermost: before auth
     app.state.web = web
     return app
 
@@ -364,7 +398,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, index_p
         for failure in report.failures:
             print(f"  failed  {failure}", file=sys.stderr)
     watcher = start_watcher(settings, indexer, watch, feeds)
-    app = build_app(settings, assistant, [*index_paths, *watch], watcher, indexer)
+    app = build_app(settings, assistant, [*index_paths, *watch], watcher, indexer, host=host)
     if watcher is not None:
         print(f"newsdesk: watching {', '.join([*watch, *feeds])}", file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from assistant import answer as extractive
 from assistant.chat import standalone
+from assistant.limits import check_question, check_text
 from assistant.llm import LLM, LLMFailure, Markers, build_answer_prompt, cited, is_refusal, tidy
 from assistant.retrieval import Retriever
 from assistant.types import Answer, Delta, Filters, Passage, Turn
@@ -68,7 +69,11 @@ class Assistant:
 
         The final ``Answer.text`` is authoritative: when the LLM fails mid-answer, the pieces already streamed are
         followed by the offline answer, and the ``Answer`` holds only the latter (with a ``notice`` saying why).
+        Raises ``assistant.limits.QuestionError`` (before any work) for a question that is too long or not valid text.
         """
+        check_question(question, self.settings)
+        for turn in history or ():
+            check_text(turn.question + turn.answer, "the conversation")
         started = time.perf_counter()
         timings: dict[str, float] = {}
 

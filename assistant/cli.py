@@ -9,12 +9,15 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from assistant.limits import QuestionError
 from index import Failure, Indexer, Progress, Settings, StoreError, SyncReport, load_settings
 from index.embedding import EmbeddingError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_PIPE = 141
 """What a shell reports for a command killed by SIGPIPE, as `yes | head` does."""
+MAX_FAILURES_LISTED = 50
+"""Failures `newsdesk index` prints before "and N more": a folder of 10,000 bad files must not bury the summary."""
 
 Command = Callable[[argparse.Namespace, Settings], int]
 _COMMANDS: dict[str, Command] = {}
@@ -89,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(**overrides)
         return _COMMANDS[args.command](args, settings)
-    except (StoreError, EmbeddingError, UsageError) as exc:
+    except (StoreError, EmbeddingError, UsageError, QuestionError) as exc:
         print(f"newsdesk: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except NothingIndexed as exc:
@@ -107,10 +110,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 @command("index")
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from index.remote import Fetcher, FetchError, fetch_article, is_url
+    from index.remote import Fetcher, FetchError, fetch_article, is_url, url_refusal
 
     urls = [p for p in args.paths if is_url(p)]
-    paths = [p for p in args.paths if not is_url(p)]
+    # file:///etc/hosts or gopher://x/ is a URL of the wrong kind, not a missing file (unless such a path exists)
+    refused = {p: reason for p in args.paths if (reason := url_refusal(p)) and not os.path.lexists(p)}
+    paths = [p for p in args.paths if not is_url(p) and p not in refused]
     try:
         fetcher = Fetcher(settings) if urls else None
     except ValueError as exc:  # a bad NEWSDESK_ALLOW_NETWORKS
@@ -120,6 +125,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     bar = _progress_bar(args.quiet)
     report = indexer.sync(paths, progress=bar.update) if paths else SyncReport()
     bar.close()
+    for arg, reason in refused.items():
+        report.fail(Failure(arg, reason))
     if fetcher is not None:
         articles = []
         with fetcher:
@@ -130,9 +137,26 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                     report.failures.append(Failure(url, str(exc)))
         report.merge(indexer.sync_articles(articles))
     print(report.summary())
-    for failure in report.failures:
-        print(f"  failed  {failure}")
+    listed = report.failures if args.verbose else report.failures[:MAX_FAILURES_LISTED]
+    for failure in listed:
+        print(f"  failed  {failure}")  # (str(failure) escapes control characters: one line per failure)
+    if len(report.failures) > len(listed):
+        print(f"  and {len(report.failures) - len(listed):,} more failures (newsdesk -v index ... lists them all)")
+    _print_replaced(report, args.verbose)
     return EXIT_FAILED if report.failures else EXIT_OK
+
+
+def _print_replaced(report: SyncReport, verbose: bool) -> None:
+    """Lines whose text another line with the same url or id replaced: not failures, but text not indexed."""
+    from index.article import printable
+
+    replaced = [i for i in report.items if i.status in ("same-url", "same-id")]
+    shown = replaced if verbose else replaced[:MAX_FAILURES_LISTED]
+    for item in shown:
+        print(printable(f"  {item.status}  {item.location}: {item.reason}"))
+    more = report.same_url + report.same_id - len(shown)
+    if more > 0:
+        print(f"  and {more:,} more sharing a url or id with an earlier article")
 
 
 class _progress_bar:
@@ -375,7 +399,11 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             continue
         if question.lower() in ("exit", "quit", ":q", "/exit", "/quit"):
             break
-        answer = _print_answer(assistant, question, history, filters)
+        try:
+            answer = _print_answer(assistant, question, history, filters)
+        except QuestionError as exc:  # one refused question does not end the conversation
+            print(f"newsdesk: {exc}", file=sys.stderr)
+            continue
         if answer.question != " ".join(question.split()):
             print(f"(searched for: {answer.question})", file=sys.stderr)
         history.append(Turn(answer.question, answer.text))

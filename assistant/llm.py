@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,7 +31,8 @@ from index.tokens import count_tokens, encoding
 
 log = logging.getLogger(__name__)
 
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS = "prompts"
+"""The package holding the prompt templates: package data, so an installed wheel has them too."""
 DEFAULT_MODEL = "gpt-4o-mini"
 MESSAGE_OVERHEAD = 4
 """Tokens the chat format adds per message (role and separators)."""
@@ -46,7 +47,7 @@ class LLMFailure(RuntimeError):
 
 @cache
 def prompt(name: str) -> str:
-    return (PROMPTS / f"{name}.txt").read_text(encoding="utf-8")
+    return files(PROMPTS).joinpath(f"{name}.txt").read_text(encoding="utf-8")
 
 
 def model_name(settings: Settings) -> str:

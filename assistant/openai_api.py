@@ -22,7 +22,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from assistant.limits import QuestionError, check_question, check_text
 from assistant.types import Answer, Delta, Turn
+from index.settings import Settings
 from index.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -66,20 +68,36 @@ def message_text(content: Any) -> str:
     raise RequestError("message content must be a string or a list of text parts", "messages")
 
 
-def parse_request(body: Any) -> ChatRequest:
+def parse_request(body: Any, settings: Settings) -> ChatRequest:
+    """The request as newsdesk reads it; ``RequestError`` (a 400) for anything malformed or over the limits."""
     if not isinstance(body, dict):
         raise RequestError("the request body must be a JSON object")
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise RequestError("'messages' must be a non-empty list", "messages")
     dialogue: list[tuple[str, str]] = []
+    total = 0
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or not isinstance(m.get("role"), str):
             raise RequestError(f"messages[{i}] must be an object with a 'role'", "messages")
+        text = message_text(m.get("content"))
+        total += len(text)
+        try:
+            check_text(text, f"messages[{i}]")
+        except QuestionError as exc:
+            raise RequestError(str(exc), "messages") from None
         if m["role"] in ("user", "assistant"):
-            dialogue.append((m["role"], message_text(m.get("content"))))
+            dialogue.append((m["role"], text))
+    if total > settings.max_conversation_chars:
+        raise RequestError(f"the conversation is {total:,} characters long; the limit is "
+                           f"{settings.max_conversation_chars:,} (NEWSDESK_MAX_CONVERSATION_CHARS)", "messages")
     if not dialogue or dialogue[-1][0] != "user" or not dialogue[-1][1].strip():
         raise RequestError("the last message must be a non-empty user message (the question)", "messages")
+    try:
+        check_question(dialogue[-1][1].strip(), settings)
+    except QuestionError as exc:
+        raise RequestError(str(exc), "messages") from None
+    _check_options(body)
     history: list[Turn] = []
     pending: str | None = None
     for role, text in dialogue[:-1]:
@@ -99,9 +117,20 @@ def parse_request(body: Any) -> ChatRequest:
         since=_date(body.get("since"), "since"),
         until=_date(body.get("until"), "until"),
         sources=sources,
-        stream=bool(body.get("stream")),
+        stream=body.get("stream") is True,
         model=str(body.get("model") or MODEL_ID),
     )
+
+
+def _check_options(body: dict[str, Any]) -> None:
+    """OpenAI's own options that newsdesk accepts must at least be well-formed, as OpenAI's API demands."""
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise RequestError(f"'stream' must be true or false, got {stream!r}", "stream")
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise RequestError(f"'{name}' must be a positive integer, got {value!r}", name)
 
 
 def _date(value: Any, name: str) -> date | None:
@@ -204,14 +233,26 @@ def router(assistant: Any) -> APIRouter:
     def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "newsdesk"}]}
 
+    settings: Settings = assistant.settings
+    # bytes read at most: the longest conversation with every character a \uXXXX escape, plus room
+    max_body = settings.max_conversation_chars * 6 + 65536
+
     @api.post("/chat/completions")
     async def chat_completions(request: Request) -> Any:
+        raw = bytearray()
+        async for part in request.stream():
+            raw += part
+            if len(raw) > max_body:
+                return _error(413, f"the request body is larger than {max_body:,} bytes; the conversation limit is "
+                                   f"{settings.max_conversation_chars:,} characters")
         try:
-            body = await request.json()
-        except ValueError:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
             return _error(400, "the request body is not valid JSON")
+        except RecursionError:
+            return _error(400, "the request body is JSON nested too deeply")
         try:
-            req = parse_request(body)
+            req = parse_request(body, settings)
         except RequestError as exc:
             return _error(400, str(exc), exc.param)
         args = (req.question, req.history, req.since, req.until, req.sources or None)

@@ -170,7 +170,7 @@ def progress_html(label: str, done: int, total: int, articles: int, chunks: int)
             f"{articles} articles, {chunks} passages written</div>")
 
 
-STATUS_ORDER = {"failed": 0, "added": 1, "updated": 2, "removed": 3, "duplicate": 4}
+STATUS_ORDER = {"failed": 0, "added": 1, "updated": 2, "removed": 3, "same-url": 4, "same-id": 4, "duplicate": 5}
 
 
 def report_html(label: str, report: SyncReport, rejected: Sequence[tuple[str, str]] = ()) -> str:

@@ -7,9 +7,12 @@ indexer reads, and the size is capped by ``Settings.upload_max_mb``. A refused u
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
+import tempfile
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,3 +81,30 @@ def save_upload(src: str | Path, name: str, settings: Settings) -> Saved:
         raise UploadError(f"too large (> {settings.upload_max_mb:g} MB limit)")
     os.replace(partial, target)
     return Saved(name, target)
+
+
+STALE_CACHE_SECONDS = 86400
+"""A cache folder left this long by a server that was killed (no clean-up ran) is removed by the next one."""
+
+
+def private_upload_cache(settings: Settings) -> Path:
+    """The folder Gradio keeps uploaded files in before ``WebApp.upload`` sees them, set as ``GRADIO_TEMP_DIR``.
+
+    Gradio's default, ``/tmp/gradio``, is shared by every user of the machine and readable by all (0755). This one
+    lies below the data home, is private to its user (0700), belongs to one server process, and is removed when
+    that process exits. It must be set before the Blocks and the app are built: both read it then.
+    """
+    root = settings.home / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in root.glob("gradio-*"):
+        try:
+            if now - old.stat().st_mtime > STALE_CACHE_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass
+    folder = Path(tempfile.mkdtemp(prefix="gradio-", dir=root)).resolve()  # mkdtemp makes it 0700
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+

@@ -4,7 +4,37 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Lone surrogates: Python strings hold them (a JSON or YAML ``"\\udc00"`` escape, a file name with bytes that are
+not UTF-8, which os.walk yields surrogate-escaped), but UTF-8 cannot encode them, so hashing one raises."""
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+"""Control characters, line/paragraph separators, bidi controls and lone surrogates: in a file name or a reason they
+would split a report line, drive the terminal (ESC), reorder what is shown, or fail to encode."""
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` as one safe line: unprintable characters escaped, a file name's non-UTF-8 byte shown as ``\\xff``."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the byte that was not UTF-8
+        return f"\\x{code - 0xDC00:02x}"
+    return _ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def unencodable(text: str) -> str | None:
+    """Why ``text`` cannot be stored (its first lone surrogate and position), or None when UTF-8 can encode it."""
+    match = _SURROGATE.search(text)
+    if match is None:
+        return None
+    return f"lone surrogate U+{ord(match.group()):04X} at character {match.start() + 1:,}"
 
 
 @dataclass(frozen=True)
@@ -41,6 +71,16 @@ class Article:
     def location(self) -> str:
         return f"{self.origin}:{self.line}" if self.line is not None else self.origin
 
+    def invalid(self) -> str | None:
+        """Why this article cannot be stored, or None: checked before hashing, chunking or Chroma ever see it."""
+        for name in ("title", "text", "article_id", "published", "source", "url", "author", "origin"):
+            value = getattr(self, name)
+            problem = unencodable(value) if isinstance(value, str) else None
+            if problem:
+                shown = {"article_id": "the id", "origin": "the location"}.get(name, f"the {name}")
+                return f"{shown} contains an invalid character ({problem})"
+        return None
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -55,7 +95,8 @@ class Failure:
         return f"{self.origin}:{self.line}" if self.line is not None else self.origin
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.reason}"
+        """One line whatever the file is called: control characters and undecodable bytes come out escaped."""
+        return printable(f"{self.location}: {self.reason}")
 
 
 @dataclass

@@ -26,7 +26,6 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from html import unescape
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
@@ -37,6 +36,7 @@ import feedparser
 
 from index.article import Article, Failure
 from index.loaders import article_id, normalize_date
+from index.markup import html_to_text
 from index.remote import Fetcher, FetchError, fetch_article, is_url
 from index.sources_state import SourcesState, now_iso
 from index.sync import Indexer, ItemResult, SyncReport
@@ -136,6 +136,32 @@ def _entry(raw: Mapping[str, Any]) -> Entry | None:
                  fingerprint)
 
 
+def _one_per_article(entries: list[Entry], feed_url: str, report: SyncReport) -> list[Entry]:
+    """One entry per article id, reporting the others. Entries sharing a link (or guid) but not their text are not
+    duplicates: the later one in the feed is kept, as the file indexer keeps the later line, and the report says
+    so. Summaries of one page are duplicates: the page's text is what gets indexed for both."""
+    kept: dict[str, tuple[int, Entry]] = {}
+    for n, entry in enumerate(entries, start=1):
+        earlier = kept.get(entry.article_id)
+        if earlier is None:
+            kept[entry.article_id] = (n, entry)
+            continue
+        first, other = earlier
+        kind = "link" if entry.article_id.startswith("url:") else "id"
+        where = entry.link or feed_url
+        same_page = entry.link is not None and not (other.full or entry.full)  # both indexed from the linked page
+        if same_page or " ".join(other.text.lower().split()) == " ".join(entry.text.lower().split()):
+            report.duplicates += 1
+            report.note(ItemResult(where, entry.title, "duplicate", f"same {kind} and text as entry {first}"))
+            continue
+        counter = "same_url" if kind == "link" else "same_id"
+        setattr(report, counter, getattr(report, counter) + 1)
+        report.note(ItemResult(where, entry.title, counter.replace("_", "-"),
+                               f"same {kind} as entry {first}, different text: kept the later one"))
+        kept[entry.article_id] = (n, entry)
+    return [entry for _, entry in kept.values()]
+
+
 def _date(parsed: Any) -> str | None:
     try:
         return datetime(*parsed[:6], tzinfo=timezone.utc).date().isoformat() if parsed else None
@@ -148,43 +174,7 @@ def _text_of(value: str, kind: str) -> str:
         return ""
     if "html" not in (kind or "") and "<" not in value:
         return unescape(value).strip()
-    parser = _TextParser()
-    parser.feed(value)
-    parser.close()
-    return parser.text()
-
-
-class _TextParser(HTMLParser):
-    """HTML fragment -> plain text with paragraph breaks (feed content is already sanitized by feedparser)."""
-
-    BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "section", "article",
-              "ul", "ol", "pre", "figure", "figcaption", "table"}
-    SKIP = {"script", "style"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in self.SKIP:
-            self.skipping += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self.BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-    def text(self) -> str:
-        paragraphs = (" ".join(p.split()) for p in "".join(self.parts).split("\n\n"))
-        return "\n\n".join(p for p in paragraphs if p)
+    return html_to_text(value)  # the same conversion as HTML in JSON/Markdown files (feedparser sanitized it first)
 
 
 # -- polling -----------------------------------------------------------------------------------------------------
@@ -257,12 +247,8 @@ class FeedPoller:
         report = result.report
         articles: list[Article] = []
         fingerprints: dict[str, str] = {}
-        seen: set[str] = set()
         fresh: set[str] = set()
-        for entry in parsed.entries:
-            if entry.article_id in seen:
-                continue
-            seen.add(entry.article_id)
+        for entry in _one_per_article(parsed.entries, url, report):
             record = records.get(entry.article_id)
             if record and record.origin != url:
                 report.duplicates += 1

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from index.article import Article, Failure, Loaded
+from index.article import Article, Failure, Loaded, unencodable
 from index.html import extract_article
+from index.markup import plain_text
 from index.settings import Settings
 
 SINGLE_ARTICLE = {".txt", ".text", ".md", ".markdown", ".html", ".htm"}
@@ -44,8 +45,13 @@ class LoadError(Exception):
     """A whole file cannot be read; the message is the one-line reason."""
 
 
-def iter_files(root: Path) -> Iterator[Path]:
-    """Files below a folder, sorted, skipping hidden entries and never looping on symlinked folders."""
+def iter_files(root: Path, follow_external: bool = False) -> Iterator[Path | Failure]:
+    """Files below a folder, sorted, skipping hidden entries and never looping on symlinked folders.
+
+    A symbolic link (to a file or a folder) whose target lies outside ``root`` is not followed unless
+    ``follow_external``: ``ln -s /etc/passwd news/x.txt`` would otherwise put that file in the index and show it in
+    answers. Each one skipped comes out as a ``Failure`` saying why; links inside ``root`` are followed.
+    """
     seen: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         real = os.path.realpath(dirpath)
@@ -53,10 +59,29 @@ def iter_files(root: Path) -> Iterator[Path]:
             dirnames[:] = []
             continue
         seen.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        kept = []
+        for name in sorted(d for d in dirnames if not d.startswith(".")):
+            skipped = None if follow_external else external_link(Path(dirpath) / name, root, "folder")
+            if skipped:
+                yield skipped
+            else:
+                kept.append(name)
+        dirnames[:] = kept
         for name in sorted(filenames):
             if not name.startswith("."):
-                yield Path(dirpath) / name
+                path = Path(dirpath) / name
+                yield (None if follow_external else external_link(path, root)) or path
+
+
+def external_link(path: Path, root: Path, kind: str = "file") -> Failure | None:
+    """A ``Failure`` when ``path`` is a symbolic link whose existing target lies outside the folder ``root``."""
+    if not os.path.islink(path):
+        return None
+    target, inside = os.path.realpath(path), os.path.realpath(root)
+    if target == inside or target.startswith(inside.rstrip(os.sep) + os.sep) or not os.path.exists(target):
+        return None  # (a broken link is reported as such by load_file)
+    return Failure(str(path.absolute()), f"symbolic link to a {kind} outside {root.absolute()}: skipped "
+                                         "(set NEWSDESK_FOLLOW_EXTERNAL_LINKS=1 to index it)")
 
 
 def load_file(path: Path, settings: Settings) -> Loaded:
@@ -65,6 +90,8 @@ def load_file(path: Path, settings: Settings) -> Loaded:
     loaded = Loaded(origin=origin)
     suffix = path.suffix.lower()
     try:
+        if unencodable(origin):
+            raise LoadError(_bad_name(path))
         if suffix not in SUPPORTED:
             raise LoadError(f"unsupported file type '{suffix or path.name}' (takes {', '.join(sorted(SUPPORTED))})")
         if path.is_symlink() and not path.exists():
@@ -118,10 +145,21 @@ def decode(data: bytes) -> str:
         ) from None
 
 
+def _bad_name(path: Path) -> str:
+    """The reason for a path with bytes that are not UTF-8: it could be neither hashed, stored nor shown as is."""
+    where = "file name" if unencodable(path.name) else "name of a folder in its path"
+    code = next(ord(c) for c in str(path.absolute()) if unencodable(c))
+    what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"lone surrogate U+{code:04X}"
+    return f"the {where} is not valid UTF-8 ({what}); rename it"
+
+
 def _add(loaded: Loaded, item: Article | Failure, settings: Settings) -> None:
+    """Every article a file yields passes here: what could not be hashed or stored fails alone, with its line."""
     if isinstance(item, Article) and len(item.text) > settings.max_article_chars:
         item = Failure(item.origin, f"article too long ({len(item.text):,} characters > "
                                     f"{settings.max_article_chars:,} limit)", item.line)
+    if isinstance(item, Article) and (problem := item.invalid()):
+        item = Failure(item.origin, f"{problem}; re-save the file as UTF-8", item.line)
     if isinstance(item, Failure):
         loaded.failures.append(item)
     else:
@@ -156,10 +194,13 @@ def _markdown_article(text: str, origin: str, path: Path) -> Article:
         first, _, rest = body.partition("\n")
         title = first.lstrip("#").strip()
         body = rest.strip() or body
+    body = plain_text(body, markdown=True)  # embedded HTML tags and entities only: Markdown itself stays as written
+    if not body:
+        raise LoadError("no text (only HTML markup)")
     return _make(
         origin,
         explicit_id=_scalar(_field(meta, "id")),
-        title=title,
+        title=plain_text(title),
         text=body,
         published=normalize_date(_field(meta, "published")) or _date_from_name(path),
         source=_field(meta, "source"),
@@ -230,13 +271,17 @@ def _record_article(record: Any, origin: str, line: int | None) -> Article | Fai
     text = _field(record, "text")
     if not isinstance(text, str) or not text.strip():
         return Failure(origin, "no article text (expected a 'text', 'body' or 'content' field)", line)
+    text = plain_text(text).strip()  # exports carry HTML in their text fields: store (and cite) what a reader sees
+    if not text:
+        return Failure(origin, "no article text (its text field holds only HTML markup)", line)
     title = _scalar(_field(record, "title"))
+    title = plain_text(title) if title else None
     return _make(
         origin,
         line=line,
         explicit_id=_scalar(_field(record, "id")),
-        title=title or text.strip().split("\n", 1)[0][:120],
-        text=text.strip(),
+        title=title or text.split("\n", 1)[0][:120],
+        text=text,
         published=normalize_date(_field(record, "published")),
         source=_field(record, "source"),
         url=_field(record, "url"),

@@ -60,7 +60,48 @@ def is_url(text: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
+"""``scheme://``, two letters or more so a Windows drive (``C:/``) never matches."""
+
+
+def url_refusal(text: str) -> str | None:
+    """Why ``text``, written as a URL, is not indexed (``file://``, ``gopher://``, no host); None otherwise."""
+    match = _SCHEME.match(text.strip())
+    if match is None or is_url(text):
+        return None
+    scheme = match.group(1).lower()
+    if scheme in ("http", "https"):
+        return "URL without a host"
+    return f"only http(s) URLs are indexed, not {scheme}: URLs"
+
+
 # -- the address guard ---------------------------------------------------------------------------------------------
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+"""RFC 6052's well-known NAT64 prefix: a translator sends ``64:ff9b::a.b.c.d`` on to the IPv4 address a.b.c.d."""
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+"""RFC 8215's local-use NAT64 prefix: not globally reachable, though Python 3.11's ``is_global`` says it is."""
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+"""Deprecated IPv4-compatible ``::a.b.c.d``; ``::`` and ``::1`` in it are IPv6's own unspecified and loopback."""
+
+
+def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address delivers to: IPv4-mapped ``::ffff:a.b.c.d``, NAT64 ``64:ff9b::a.b.c.d``,
+    6to4 ``2002:AABB:CCDD::`` or IPv4-compatible ``::a.b.c.d``; None for any other address.
+
+    Python's ``is_private``/``is_loopback`` judge these as IPv6 (3.11: ``64:ff9b::7f00:1``, ``2002:7f00:1::`` and
+    ``::127.0.0.1`` are all "global"), which would let a URL reach 127.0.0.1 or 10.0.0.0/8 through a translator.
+    """
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    return None
 
 
 class AddressPolicy:
@@ -78,9 +119,12 @@ class AddressPolicy:
                                      f"(use CIDR such as 10.1.2.3/32)") from None
 
     def refusal(self, ip: IPAddress, host: str | None = None) -> str | None:
-        """Why this address may not be fetched, or None when it may."""
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
+        """Why this address may not be fetched, or None when it may.
+
+        An IPv6 address that carries an IPv4 one is judged by the IPv4 address its packets end up at.
+        """
+        named = host or str(ip)
+        ip = embedded_ipv4(ip) or ip
         if self.allow_all or any(ip in net for net in self.allowed if net.version == ip.version):
             return None
         if ip.is_loopback:
@@ -89,13 +133,13 @@ class AddressPolicy:
             kind = "a link-local"
         elif ip.is_multicast:
             kind = "a multicast"
-        elif ip.is_private:
+        elif ip.is_private or ip in _LOCAL_NAT64:
             kind = "a private"
         elif ip.is_global:
             return None
         else:
             kind = "a reserved (non-public)"
-        shown = str(ip) if host in (None, str(ip)) else f"{host} ({ip})"
+        shown = str(ip) if named == str(ip) else f"{named} ({ip})"
         return (f"refused: {shown} is {kind} address (set NEWSDESK_ALLOW_PRIVATE_URLS=1 or NEWSDESK_ALLOW_NETWORKS "
                 f"to allow it)")
 

@@ -91,6 +91,16 @@ class Settings(BaseSettings):
     auth: str | None = None
     """``user:password`` protecting every page and API route of the web app."""
     upload_max_mb: float = 20.0
+    allowed_hosts: str = ""
+    """Comma-separated extra ``Host`` names the web app answers (loopback names and the served host always work):
+    anything else is refused, so a DNS-rebinding page cannot reach a server bound to loopback."""
+
+    max_question_chars: int = 4000
+    """Longest question accepted (web, CLI, API). A 10 MB question took 38 s and 338 MB to refuse by retrieval."""
+    max_conversation_chars: int = 32000
+    """Longest conversation (all messages) accepted by ``/v1/chat/completions``."""
+    follow_external_links: bool = False
+    """Index symbolic links whose target lies outside the folder being synced (off: skipped with the reason)."""
 
     @property
     def chroma_path(self) -> Path:

@@ -264,15 +264,17 @@ class Watcher:
 
     def _sync_folder(self, key: str, pending: _Pending) -> None:
         root = self.roots[key]
+        within = None
         if pending.full or root.is_file:
             paths = [str(root.path)]
         else:
             paths = sorted(p for p in pending.changed if os.path.isfile(p))
+            within = root.path  # changed files are named one by one: links out of the folder stay skipped
             if not paths:
                 return
         try:
             with self._index_lock:
-                report = self.indexer.sync(paths)
+                report = self.indexer.sync(paths, within=within)
         except Exception as exc:  # store unreachable, model mismatch...: report, retry the whole folder later
             failures = self._errors.get(key, 0) + 1
             self._errors[key] = failures

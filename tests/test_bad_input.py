@@ -163,3 +163,110 @@ def test_directory_named_like_an_article_is_walked_not_read(indexer: Indexer, ne
     (odd / "inner-2024-02-02.txt").write_text(f"Inner story\n{GOOD_TEXT}\n")
     report = indexer.sync([news_dir, odd])
     assert report.summary() == "added 3, updated 0, unchanged 0, removed 0, failed 0"
+
+
+def bad_name(folder: Path, name: bytes) -> Path:
+    """A file whose name is not UTF-8, as a download from a Latin-1 system leaves it: Python sees the byte
+    surrogate-escaped (``caf\\udce9``), which UTF-8 cannot encode."""
+    path = Path(os.fsdecode(os.fsencode(folder) + b"/" + name))
+    path.write_text(f"Caf\u00e9 reopens on the quay\n{GOOD_TEXT}\n")
+    return path
+
+
+def test_lone_surrogates_fail_alone_and_every_resync_keeps_working(indexer: Indexer, news_dir: Path) -> None:
+    """Before: one ``"\\udc00"`` escape raised UnicodeEncodeError while hashing, so the run indexed nothing, and a
+    file left in the folder (a web upload) made every later Re-index fail the same way."""
+    wire = news_dir / "wire.jsonl"
+    good = [f'{{"title": "Wire {i}", "text": "Wire story {i}. {GOOD_TEXT}"}}' for i in (1, 2, 3)]
+    wire.write_text("\n".join(good) + "\n")
+    assert indexer.sync([news_dir]).added == 5
+    before = snapshot(indexer.store)
+
+    # Line 2, indexed before, turns bad: its article stays. Line 4 is new and bad in its title.
+    wire.write_text("\n".join([good[0], '{"title": "Wire 2", "text": "Wire story 2 \\udc00 broken."}', good[2],
+                               '{"title": "Bad \\ud800 title", "text": "' + GOOD_TEXT + '"}']) + "\n")
+    (news_dir / "front-matter.md").write_text(f'---\ntitle: "Escaped \\udcff in YAML"\n---\n{GOOD_TEXT}\n')
+    (news_dir / "single.json").write_text('{"title": "Ferry", "author": "A \\udc80 B", "text": "' + GOOD_TEXT + '"}')
+    latin1 = bad_name(news_dir, b"caf\xe9-2024-05-01.txt")
+    (news_dir / "transport-2024-05-06.txt").write_text(f"Transport plan approved\n{GOOD_TEXT}\n")
+
+    for attempt in ("first", "again"):  # the second is what the web app's Re-index does
+        report = indexer.sync([news_dir])
+        assert report.summary() == ("added 1, updated 0, unchanged 4, removed 0, failed 5" if attempt == "first"
+                                    else "added 0, updated 0, unchanged 5, removed 0, failed 5"), attempt
+        assert sorted(str(f) for f in report.failures) == sorted([
+            f"{wire}:2: the text contains an invalid character (lone surrogate U+DC00 at character 14); "
+            "re-save the file as UTF-8",
+            f"{wire}:4: the title contains an invalid character (lone surrogate U+D800 at character 5); "
+            "re-save the file as UTF-8",
+            f"{news_dir / 'front-matter.md'}: the title contains an invalid character (lone surrogate U+DCFF at "
+            "character 9); re-save the file as UTF-8",
+            f"{news_dir / 'single.json'}: the author contains an invalid character (lone surrogate U+DC80 at "
+            "character 3); re-save the file as UTF-8",
+            f"{news_dir}/caf\\xe9-2024-05-01.txt: the file name is not valid UTF-8 (byte 0xe9); rename it",
+        ])
+        assert [f.origin for f in report.failures if "file name" in f.reason] == [str(latin1)]
+        for shown in [str(f) for f in report.failures] + [i.location + i.reason for i in report.items]:
+            shown.encode("utf-8")  # printable and storable as they are (CLI, web table, sources.json)
+
+    after = snapshot(indexer.store)
+    assert {k: after["chunks"][k] for k in before["chunks"]} == before["chunks"], "wire line 2 keeps its article"
+    assert {k: after["records"][k] for k in before["records"]} == before["records"]
+    assert {r.title for r in after["records"].values()} == {r.title for r in before["records"].values()} | {
+        "Transport plan approved"}
+
+
+SECRET = "Outside the news folder\nThe quarterly salary spreadsheet of the newsroom lives outside the indexed folder.\n"
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A file and a folder beside the news folder, that links inside it point to."""
+    folder = tmp_path / "elsewhere"
+    (folder / "private").mkdir(parents=True)
+    (folder / "secret.txt").write_text(SECRET)
+    (folder / "private" / "notes.txt").write_text(SECRET.replace("salary spreadsheet", "board minutes"))
+    (folder / "diary.txt").write_text(SECRET.replace("salary spreadsheet", "editor's diary"))
+    return folder
+
+
+def indexed_texts(indexer: Indexer) -> str:
+    return " ".join(indexer.store.chunks.get(include=["documents"])["documents"])
+
+
+def test_links_out_of_the_folder_are_skipped_and_links_inside_followed(indexer: Indexer, news_dir: Path,
+                                                                      outside: Path) -> None:
+    """Before: ``ln -s /etc/passwd news/x.txt`` was indexed (the type check reads the link's own name)."""
+    (news_dir / "x.txt").symlink_to(outside / "secret.txt")
+    (news_dir / "relative.txt").symlink_to(Path("..") / "elsewhere" / "diary.txt")
+    (news_dir / "more").symlink_to(outside / "private", target_is_directory=True)
+    (news_dir / ".drafts" / "sub").mkdir(parents=True)  # hidden: reached only through the links below
+    (news_dir / ".drafts" / "transport.txt").write_text(f"Transport plan approved\n{GOOD_TEXT}\n")
+    (news_dir / ".drafts" / "sub" / "ferry.txt").write_text(f"Ferry timetable extended\nFerries run later. {GOOD_TEXT}")
+    (news_dir / "alias.txt").symlink_to(news_dir / ".drafts" / "transport.txt")  # inside: followed
+    (news_dir / "mirror").symlink_to(Path(".drafts") / "sub", target_is_directory=True)  # inside: followed
+
+    report = indexer.sync([news_dir])
+    hint = "skipped (set NEWSDESK_FOLLOW_EXTERNAL_LINKS=1 to index it)"
+    assert sorted(str(f) for f in report.failures) == [
+        f"{news_dir / 'more'}: symbolic link to a folder outside {news_dir}: {hint}",
+        f"{news_dir / 'relative.txt'}: symbolic link to a file outside {news_dir}: {hint}",
+        f"{news_dir / 'x.txt'}: symbolic link to a file outside {news_dir}: {hint}",
+    ]
+    origins = {r.origin for r in indexer.store.records().values()}
+    assert {str(news_dir / "alias.txt"), str(news_dir / "mirror" / "ferry.txt")} <= origins
+    assert report.added == 2 + 2
+    assert not any(secret in indexed_texts(indexer) for secret in ("salary", "board minutes", "diary"))
+
+    # Named on the command line, a link is the user's explicit choice.
+    assert indexer.sync([news_dir / "x.txt"]).added == 1
+    indexer.remove([a for a, r in indexer.store.records().items() if r.origin == str(news_dir / "x.txt")])
+
+    # NEWSDESK_FOLLOW_EXTERNAL_LINKS=1 follows them all; turned off again, what came through them goes.
+    following = Indexer(indexer.settings.model_copy(update={"follow_external_links": True}), store=indexer.store,
+                        embedder=indexer.embedder)
+    report = following.sync([news_dir])
+    assert (report.added, report.failed) == (3, 0) and "board minutes" in indexed_texts(indexer)
+    report = indexer.sync([news_dir])
+    assert (report.removed, report.failed) == (3, 3)
+    assert not any(secret in indexed_texts(indexer) for secret in ("salary", "board minutes", "diary"))

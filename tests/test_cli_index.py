@@ -124,3 +124,89 @@ def test_real_console_script(tmp_path: Path, news: Path) -> None:
         "added 2, updated 0, unchanged 0, removed 0, failed 1",
         f"  failed  {news / 'photo.txt'}: binary file (contains NUL bytes), not text",
     ]
+
+
+def newsdesk(tmp_path: Path, *argv: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as a user runs it (in ``tmp_path``, with a home of its own)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSDESK_", "OPENAI_"))}
+    clean |= {"NEWSDESK_HOME": str(tmp_path / "home"), **(env or {})}
+    return subprocess.run([NEWSDESK, *map(str, argv)], env=clean, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_cli_one_unencodable_article_or_file_name_fails_alone(tmp_path: Path, news: Path) -> None:
+    """Before: a ``"\\udc00"`` escape raised UnicodeEncodeError in the content hash: a traceback, nothing indexed."""
+    (news / "wire.jsonl").write_text('{"id": "w1", "title": "Ferry", "text": "The island ferry resumed service."}\n'
+                                     '{"id": "w2", "title": "Broken \\udc00 title", "text": "Text."}\n'
+                                     '{"id": "w3", "title": "Tram", "text": "The tram line opened on Sunday."}\n')
+    with open(os.fsencode(news) + b"/caf\xe9-2024-03-03.txt", "w") as handle:  # a Latin-1 name, not UTF-8
+        handle.write("Cafe reopens\nThe cafe on the quay reopened after the storm.\n")
+
+    done = newsdesk(tmp_path, "index", "--quiet", news)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "added 4, updated 0, unchanged 0, removed 0, failed 2",
+        f"  failed  {news}/caf\\xe9-2024-03-03.txt: the file name is not valid UTF-8 (byte 0xe9); rename it",
+        f"  failed  {news / 'wire.jsonl'}:2: the title contains an invalid character (lone surrogate U+DC00 at "
+        "character 8); re-save the file as UTF-8",
+    ]
+    again = newsdesk(tmp_path, "index", "--quiet", news)
+    assert again.stdout.splitlines()[0] == "added 0, updated 0, unchanged 4, removed 0, failed 2"
+
+
+def test_cli_failure_list_is_capped_and_names_are_escaped_one_line_each(tmp_path: Path, news: Path) -> None:
+    """Before: 10,000 bad files printed 10,000 lines, and a file name with a newline or an ESC split the line or
+    drove the terminal."""
+    for i in range(60):
+        (news / f"empty-{i:02d}.txt").write_bytes(b"")
+    (news / "a\nfailed  forged.txt").write_bytes(b"")  # a newline that would forge a line of its own
+    (news / "b\x1b[2Jclear.txt").write_bytes(b"")  # ESC [2J clears the screen
+
+    done = newsdesk(tmp_path, "index", "--quiet", news)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1 and "\x1b" not in done.stdout
+    assert lines[0] == "added 2, updated 0, unchanged 0, removed 0, failed 62"
+    assert lines[1:3] == [f"  failed  {news}/a\\nfailed  forged.txt: empty file",
+                          f"  failed  {news}/b\\x1b[2Jclear.txt: empty file"]
+    assert lines[3:51] == [f"  failed  {news / f'empty-{i:02d}.txt'}: empty file" for i in range(48)]
+    assert lines[51:] == ["  and 12 more failures (newsdesk -v index ... lists them all)"]
+
+    everything = newsdesk(tmp_path, "-v", "index", "--quiet", news).stdout.splitlines()
+    assert len(everything) == 1 + 62 and everything[-1] == f"  failed  {news / 'empty-59.txt'}: empty file"
+
+
+@pytest.mark.parametrize(("arg", "reason"), [
+    ("file:///etc/hosts", "only http(s) URLs are indexed, not file: URLs"),
+    ("gopher://x/", "only http(s) URLs are indexed, not gopher: URLs"),
+    ("FTP://example.org/a.txt", "only http(s) URLs are indexed, not ftp: URLs"),
+    ("http:///no-host", "URL without a host"),
+])
+def test_cli_urls_of_other_kinds_are_refused_as_urls(tmp_path: Path, news: Path, arg: str, reason: str) -> None:
+    """Before: these were taken for paths and reported as "no such file or folder"."""
+    done = newsdesk(tmp_path, "index", "--quiet", news, arg)
+    assert (done.returncode, done.stdout.splitlines()) == (1, [
+        "added 2, updated 0, unchanged 0, removed 0, failed 1", f"  failed  {arg}: {reason}"]), done.stderr
+
+
+def test_cli_links_out_of_the_folder_are_skipped_unless_allowed(tmp_path: Path, news: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    (outside / "archive").mkdir(parents=True)
+    (outside / "payroll.txt").write_text("Payroll\nThe newsroom payroll for March, not an article.\n")
+    (outside / "archive" / "memo.txt").write_text("Memo\nAn internal memo about the office move in April.\n")
+    (news / "x.txt").symlink_to(outside / "payroll.txt")
+    (news / "elsewhere").symlink_to(outside / "archive", target_is_directory=True)
+
+    done = newsdesk(tmp_path, "index", "--quiet", news)
+    hint = "skipped (set NEWSDESK_FOLLOW_EXTERNAL_LINKS=1 to index it)"
+    assert (done.returncode, done.stdout.splitlines()) == (1, [
+        "added 2, updated 0, unchanged 0, removed 0, failed 2",
+        f"  failed  {news / 'elsewhere'}: symbolic link to a folder outside {news}: {hint}",
+        f"  failed  {news / 'x.txt'}: symbolic link to a file outside {news}: {hint}",
+    ])
+    named = newsdesk(tmp_path, "index", "--quiet", news / "x.txt")  # named itself: the user's explicit choice
+    assert named.returncode == 0
+    assert named.stdout.splitlines() == ["added 1, updated 0, unchanged 0, removed 0, failed 0"]
+    followed = newsdesk(tmp_path, "index", "--quiet", news, env={"NEWSDESK_FOLLOW_EXTERNAL_LINKS": "1"})
+    assert followed.returncode == 0, followed.stdout
+    assert followed.stdout.startswith("added 1, updated 0, unchanged 3, removed 0, failed 0")  # elsewhere/memo.txt

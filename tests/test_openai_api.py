@@ -223,7 +223,7 @@ def test_the_llm_key_never_reaches_the_log(server: WebServer, client: Any, llm: 
 # -- the request mapping ---------------------------------------------------------------------------------------------
 
 
-def test_messages_map_onto_question_and_history() -> None:
+def test_messages_map_onto_question_and_history(settings: Any) -> None:
     req = parse_request({"model": "x", "stream": True, "sources": "Wire", "until": "2024-12-31", "messages": [
         {"role": "system", "content": "ignored"},
         {"role": "user", "content": "first?"},
@@ -231,7 +231,7 @@ def test_messages_map_onto_question_and_history() -> None:
         {"role": "user", "content": [{"type": "text", "text": "second"}, {"type": "image_url", "image_url": {}}]},
         {"role": "assistant", "content": "two"},
         {"role": "user", "content": "  third?  "},
-    ]})
+    ]}, settings)
     assert req.question == "third?"
     assert req.history == [Turn("first?", "one [1]"), Turn("second", "two")]
     assert req.stream and req.sources == ["Wire"] and str(req.until) == "2024-12-31" and req.since is None
@@ -243,9 +243,9 @@ def test_messages_map_onto_question_and_history() -> None:
     {"messages": [{"content": "no role"}]}, {"messages": [{"role": "user", "content": 42}]},
     {"messages": [{"role": "user", "content": "q"}], "sources": [1, 2]},
 ])
-def test_unanswerable_requests_are_refused(body: dict[str, Any]) -> None:
+def test_unanswerable_requests_are_refused(body: dict[str, Any], settings: Any) -> None:
     with pytest.raises(RequestError):
-        parse_request(body)
+        parse_request(body, settings)
 
 
 @pytest.mark.parametrize("streamed, final, rest", [

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import ipaddress
+import re
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from loopback_http import LoopbackServer
@@ -13,7 +16,7 @@ from loopback_http import LoopbackServer
 from assistant import Assistant
 from assistant.cli import main
 from index import Indexer, Settings, load_settings
-from index.remote import Fetcher, FetchError, Refused, fetch_article, is_url
+from index.remote import AddressPolicy, Fetcher, FetchError, Refused, fetch_article, is_url
 
 HARBOUR = "/articles/harbour-reopens.html"
 
@@ -191,3 +194,76 @@ def test_cli_index_url_refuses_private_addresses_by_default(settings: Settings, 
     out = capsys.readouterr().out
     assert code == 1 and "refused: 127.0.0.1 is a loopback address" in out
     assert server.count(HARBOUR) == 0
+
+
+@pytest.mark.parametrize(("address", "kind"), [
+    ("64:ff9b::7f00:1", "loopback"),  # NAT64 of 127.0.0.1
+    ("64:ff9b::a00:1", "private"),  # NAT64 of 10.0.0.1
+    ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of 169.254.169.254 (cloud metadata)
+    ("64:ff9b:1::808:808", "private"),  # RFC 8215 local-use NAT64: never public
+    ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1
+    ("2002:c0a8:1::1", "private"),  # 6to4 of 192.168.0.1
+    ("::127.0.0.1", "loopback"),  # IPv4-compatible
+    ("::10.1.2.3", "private"),
+    ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped (handled before)
+    ("::1", "loopback"),  # IPv6's own, not "IPv4-compatible 0.0.0.1"
+    ("64:ff9b::808:808", None),  # public IPv4 behind each form: allowed
+    ("2002:808:808::1", None),
+    ("::8.8.8.8", None),
+])
+def test_ipv6_addresses_carrying_an_ipv4_address_are_judged_by_it(settings: Settings, address: str,
+                                                                 kind: str | None) -> None:
+    """Before: Python judges these as IPv6 (3.11 calls ``64:ff9b::7f00:1`` global), so they passed the guard."""
+    refusal = AddressPolicy(settings).refusal(ipaddress.ip_address(address))
+    if kind is None:
+        assert refusal is None
+    else:
+        assert refusal is not None and f"is a {kind} address" in refusal
+
+
+@pytest.fixture
+def no_connects(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every address a socket tries to connect to, with the connect never made: should the guard ever let one
+    through, the test fails without a packet leaving for a translated address."""
+    seen: list[object] = []
+
+    def connect(self: socket.socket, address: object) -> None:
+        seen.append(address)
+        raise ConnectionRefusedError(f"test: no connection to {address!r}")
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        seen.append(address)
+        return 111  # ECONNREFUSED
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    return seen
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("http://[64:ff9b::7f00:1]:9/", "64:ff9b::7f00:1 (127.0.0.1) is a loopback"),
+    ("http://[2002:7f00:1::]:9/", "2002:7f00:1:: (127.0.0.1) is a loopback"),
+    ("http://[::127.0.0.1]:9/", "::127.0.0.1 (127.0.0.1) is a loopback"),
+    ("http://[64:ff9b::a00:1]/", "64:ff9b::a00:1 (10.0.0.1) is a private"),
+])
+def test_embedded_ipv4_literals_are_refused_before_any_connection(settings: Settings, no_connects: list[object],
+                                                                  url: str, shown: str) -> None:
+    with Fetcher(settings) as fetcher, pytest.raises(Refused, match=re.escape(f"refused: {shown} address")):
+        fetcher.get(url)
+    with pytest.raises(Refused):
+        fetch_article(url, settings)
+    assert no_connects == []
+
+
+def test_a_name_resolving_to_a_nat64_address_is_refused_before_connecting(
+        settings: Settings, no_connects: list[object], monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS (here a stand-in resolver; nothing is looked up) answers with the NAT64 form of the metadata address."""
+    def resolve(host: str, port: object, *args: object, **kwargs: object) -> list[tuple[Any, ...]]:
+        if host != "news.example.test":
+            raise socket.gaierror(socket.EAI_NONAME, f"test: only news.example.test resolves, not {host}")
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::a9fe:a9fe", 80, 0, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    with pytest.raises(Refused, match=re.escape("news.example.test (169.254.169.254) is a link-local address")):
+        fetch_article("http://news.example.test/2024/harbour.html", settings)
+    assert no_connects == []

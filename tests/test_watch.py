@@ -210,3 +210,49 @@ def test_cli_watch_prints_one_line_per_sync_and_stops_on_ctrl_c(settings: Settin
     out = capsys.readouterr().out
     assert f"watching:        {folder} — last sync " in out and "1 articles" in out
     assert "last error: 1 failed:" in out and "malformed JSON" in out
+
+
+def test_an_unencodable_article_or_file_name_fails_alone_and_is_not_retried(
+        watcher: Watcher, watch_indexer: Indexer, folder: Path, tmp_path: Path,
+        events: queue.Queue[SyncEvent]) -> None:
+    """Before: the sync raised UnicodeEncodeError, so the watcher indexed nothing of the batch and retried the whole
+    folder with backoff, forever."""
+    staging = tmp_path / "staging"  # moved in whole: one event, one sync
+    staging.mkdir()
+    (staging / "harbour.txt").write_text(HARBOUR)
+    (staging / "wire.jsonl").write_text('{"id": "w1", "title": "Ferry", "text": "The island ferry resumed."}\n'
+                                        '{"id": "w2", "title": "Bad", "text": "Broken \\udc00 escape."}\n')
+    with open(os.fsencode(staging) + b"/caf\xe9.txt", "w") as handle:  # a name that is not UTF-8
+        handle.write(HARBOUR_EDITED)
+    staging.rename(folder / "batch")
+
+    event = events.get(timeout=30)
+    assert event.report is not None and "retrying" not in event.summary, event.line()  # a report, not a crash
+    assert (event.report.added, event.report.failed) == (2, 2), event.line()
+    assert sorted(str(f) for f in event.report.failures) == [
+        f"{folder}/batch/caf\\xe9.txt: the file name is not valid UTF-8 (byte 0xe9); rename it",
+        f"{folder}/batch/wire.jsonl:2: the text contains an invalid character (lone surrogate U+DC00 at character "
+        "8); re-save the file as UTF-8",
+    ]
+    assert "caf\\xe9.txt" in event.line() and "(+1 more)" in event.line()
+    assert set(watch_indexer.store.records()) == {"id:w1", f"file:{folder}/batch/harbour.txt"}
+    time.sleep(DEBOUNCE * 10)
+    assert drain(events) == [], "synced again without any change"
+    assert "caf\\xe9.txt" in watcher.state.get(str(folder))["error"]  # what `newsdesk status` shows
+
+
+def test_a_link_out_of_the_watched_folder_is_skipped(watcher: Watcher, watch_indexer: Indexer, folder: Path,
+                                                    tmp_path: Path, events: queue.Queue[SyncEvent]) -> None:
+    """A new file is synced by its own path, which the CLI treats as the user's explicit choice: the watcher says
+    the path was found in its folder, so a link out of it is skipped there too."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text(HARBOUR)
+    (folder / "x.txt").symlink_to(secret)
+    event = events.get(timeout=30)
+    assert event.report is not None and (event.report.added, event.report.failed) == (0, 1), event.line()
+    assert str(event.report.failures[0]) == (f"{folder / 'x.txt'}: symbolic link to a file outside {folder}: "
+                                             "skipped (set NEWSDESK_FOLLOW_EXTERNAL_LINKS=1 to index it)")
+    assert origins(watch_indexer) == {}
+    (folder / "inside.txt").write_text(HARBOUR_EDITED)
+    (folder / "alias.txt").symlink_to(folder / "inside.txt")  # a link within the folder keeps working
+    wait_for(lambda: str(folder / "alias.txt") in origins(watch_indexer), "the inside link to be indexed")

@@ -43,14 +43,16 @@ clear of the northern reef until the beam is restored.
 """
 
 HOSTILE = {
-    "title": "Harbour wall petition <img src=x onerror=\"window.__ndPwned='title'\"> update",
+    # HTML in a JSON title or text is converted to plain text at load time, so literal markup that must reach the
+    # page as text comes entity-escaped: the loader turns "&lt;script&gt;" into "<script>", which is then shown.
+    "title": "Harbour wall petition &lt;img src=x onerror=\"window.__ndPwned='title'\"&gt; update",
     "published": "2024-05-20",
     "source": "Harbour <b>Watch</b>",
     "url": "javascript:window.__ndPwned='url'",
     "text": (
         "Residents of Port Avelin signed a petition against the harbour wall demolition. "
-        "The petition text read <script>window.__ndPwned='script'</script> and "
-        "<img src=x onerror=\"window.__ndPwned='img'\"> in full, the organisers said. "
+        "The petition text read &lt;script&gt;window.__ndPwned='script'&lt;/script&gt; and "
+        "&lt;img src=x onerror=\"window.__ndPwned='img'\"&gt; in full, the organisers said. "
         "A flyer added [click here](javascript:window.__ndPwned='md') beside the <b>signatures</b>."
     ),
 }

@@ -33,8 +33,7 @@ class WebServer:
         self.auth = auth
         self.log_path = home.parent / f"serve-{self.port}.log"
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "NEWSDESK_", "GRADIO_"))}
-        clean.update({"NEWSDESK_HOME": str(home), "GRADIO_TEMP_DIR": str(home.parent / "gradio-tmp"),
-                      "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost"})
+        clean.update({"NEWSDESK_HOME": str(home), "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost"})
         if auth:
             clean["NEWSDESK_AUTH"] = f"{auth[0]}:{auth[1]}"
         clean.update(env or {})
