@@ -32,6 +32,7 @@ from assistant.auth import BasicAuth, parse_credentials  # noqa: E402
 from assistant.hosts import HostCheck  # noqa: E402
 from assistant.limits import QuestionError, check_question  # noqa: E402
 from assistant.openai_api import router as openai_router  # noqa: E402
+from assistant.settings import Settings
 from assistant.types import Answer, Delta, Turn  # noqa: E402
 from assistant.uploads import (  # noqa: E402
     ALLOWED,
@@ -39,7 +40,7 @@ from assistant.uploads import (  # noqa: E402
     private_upload_cache,
     save_upload,
 )
-from index import Indexer, Progress, Settings, SyncReport  # noqa: E402
+from index import Indexer, Progress, SyncReport  # noqa: E402
 from index.embedding import make_embedder  # noqa: E402
 from index.status import collect_status  # noqa: E402
 

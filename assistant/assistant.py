@@ -19,9 +19,9 @@ from assistant.chat import standalone
 from assistant.limits import check_question, check_text
 from assistant.llm import LLM, LLMFailure, Markers, build_answer_prompt, cited, is_refusal, tidy
 from assistant.retrieval import Retriever
+from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Delta, Filters, Passage, Turn
 from index.embedding import Embedder, make_embedder
-from index.settings import Settings, load_settings
 from index.store import Store
 
 try:  # date and source filters named in the question ("in December 2024", "from Reuters")

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from assistant.limits import QuestionError
-from index import Failure, Indexer, Progress, Settings, StoreError, SyncReport, load_settings
+from assistant.settings import Settings, load_settings
+from index import Failure, Indexer, Progress, StoreError, SyncReport
 from index.embedding import EmbeddingError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

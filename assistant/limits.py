@@ -8,8 +8,8 @@ hashing or logging them raises deep inside the pipeline instead of telling the u
 
 from __future__ import annotations
 
+from assistant.settings import Settings
 from index.article import unencodable
-from index.settings import Settings
 
 
 class QuestionError(ValueError):

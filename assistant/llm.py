@@ -24,9 +24,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from assistant.answer import split_sentences
+from assistant.settings import Settings
 from assistant.terms import stems
 from assistant.types import Citation, Passage
-from index.settings import Settings
 from index.tokens import count_tokens, encoding
 
 log = logging.getLogger(__name__)

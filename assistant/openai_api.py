@@ -23,8 +23,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from assistant.limits import QuestionError, check_question, check_text
+from assistant.settings import Settings
 from assistant.types import Answer, Delta, Turn
-from index.settings import Settings
 from index.tokens import count_tokens
 
 log = logging.getLogger(__name__)

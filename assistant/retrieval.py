@@ -42,9 +42,9 @@ from llama_index.core.vector_stores.types import (
 )
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+from assistant.settings import Settings
 from assistant.types import Filters, Passage
 from index.embedding import Embedder
-from index.settings import Settings
 from index.store import PAGE, Store, date_number
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.settings import Settings
 from index.loaders import SUPPORTED
-from index.settings import Settings
 
 ALLOWED = tuple(sorted(SUPPORTED))
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)

@@ -146,7 +146,8 @@ def index_and_resync(corpus: Path, n: int, seed: int, home: Path, port: int | No
     import resource
     import tracemalloc
 
-    from index import Indexer, load_settings
+    from assistant.settings import load_settings
+    from index import Indexer
 
     def peak_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -38,7 +38,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index import Indexer, load_settings  # noqa: E402
+from assistant.settings import load_settings  # noqa: E402
+from index import Indexer  # noqa: E402
 from index.embedding import Embedder, make_embedder  # noqa: E402
 
 DEV_ARTICLES = ROOT.parent / "shared" / "bench" / "realtimeqa-dev" / "articles.jsonl"

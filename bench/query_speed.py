@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.retrieval import KeywordIndex, Retriever  # noqa: E402
+from assistant.settings import load_settings  # noqa: E402
 from assistant.types import Filters  # noqa: E402
-from index import load_settings  # noqa: E402
 from index.article import Article  # noqa: E402
 from index.chunking import Chunker  # noqa: E402
 from index.embedding import make_embedder  # noqa: E402

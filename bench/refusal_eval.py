@@ -40,8 +40,9 @@ from assistant import answer  # noqa: E402
 from assistant.answer import Evidence, Thresholds, answer_type, decide, extract  # noqa: E402
 from assistant.assistant import Assistant  # noqa: E402
 from assistant.retrieval import Retriever  # noqa: E402
+from assistant.settings import load_settings  # noqa: E402
 from assistant.types import Passage  # noqa: E402
-from index import Indexer, load_settings  # noqa: E402
+from index import Indexer  # noqa: E402
 from index.embedding import make_embedder  # noqa: E402
 
 DEFAULT_BENCH = ROOT.parent / "shared" / "bench"

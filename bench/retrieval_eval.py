@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.retrieval import Retriever  # noqa: E402
-from index import Indexer, load_settings  # noqa: E402
+from assistant.settings import load_settings  # noqa: E402
+from index import Indexer  # noqa: E402
 from index.embedding import make_embedder  # noqa: E402
 
 DEFAULT_BENCH = ROOT.parent / "shared" / "bench"

@@ -50,7 +50,8 @@ from retrieval_eval import write_corpus as write_dev_corpus  # noqa: E402
 
 from assistant.assistant import Assistant  # noqa: E402
 from assistant.evaluate import evidence_rank, read_questions  # noqa: E402
-from index import Indexer, load_settings  # noqa: E402
+from assistant.settings import load_settings  # noqa: E402
+from index import Indexer  # noqa: E402
 from index.embedding import Embedder, make_embedder  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "bench" / "realtimeqa-dev"

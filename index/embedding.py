@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.settings import DEFAULT_EMBED_MODEL, Settings
+from index.settings import DEFAULT_EMBED_MODEL, IndexSettings
 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
@@ -38,7 +38,7 @@ class Embedder(Protocol):
         ...
 
 
-def make_embedder(settings: Settings) -> Embedder:
+def make_embedder(settings: IndexSettings) -> Embedder:
     name = settings.embed_model
     if name == DEFAULT_EMBED_MODEL:
         return OnnxMiniLM(batch_size=settings.embed_batch_size, threads=settings.embed_threads)
@@ -136,7 +136,7 @@ class OnnxMiniLM:
 class OpenAIEmbedder:
     """OpenAI (or any compatible server's) embeddings endpoint, batched."""
 
-    def __init__(self, model: str, settings: Settings) -> None:
+    def __init__(self, model: str, settings: IndexSettings) -> None:
         from openai import OpenAI
 
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"

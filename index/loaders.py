@@ -21,7 +21,7 @@ import yaml
 from index.article import Article, Failure, Loaded, unencodable
 from index.html import extract_article
 from index.markup import plain_text
-from index.settings import Settings
+from index.settings import IndexSettings
 
 SINGLE_ARTICLE = {".txt", ".text", ".md", ".markdown", ".html", ".htm"}
 COLLECTIONS = {".json", ".jsonl", ".ndjson"}
@@ -84,7 +84,7 @@ def external_link(path: Path, root: Path, kind: str = "file") -> Failure | None:
                                          "(set NEWSDESK_FOLLOW_EXTERNAL_LINKS=1 to index it)")
 
 
-def load_file(path: Path, settings: Settings) -> Loaded:
+def load_file(path: Path, settings: IndexSettings) -> Loaded:
     """Read one file. Never raises for bad content: reasons land in ``Loaded.failures``."""
     origin = str(path.absolute())
     loaded = Loaded(origin=origin)
@@ -153,7 +153,7 @@ def _bad_name(path: Path) -> str:
     return f"the {where} is not valid UTF-8 ({what}); rename it"
 
 
-def _add(loaded: Loaded, item: Article | Failure, settings: Settings) -> None:
+def _add(loaded: Loaded, item: Article | Failure, settings: IndexSettings) -> None:
     """Every article a file yields passes here: what could not be hashed or stored fails alone, with its line."""
     if isinstance(item, Article) and len(item.text) > settings.max_article_chars:
         item = Failure(item.origin, f"article too long ({len(item.text):,} characters > "
@@ -224,7 +224,7 @@ def _html_article(html: str, origin: str, path: Path) -> Article:
     )
 
 
-def _load_json(text: str, origin: str, path: Path, settings: Settings, loaded: Loaded) -> None:
+def _load_json(text: str, origin: str, path: Path, settings: IndexSettings, loaded: Loaded) -> None:
     data = _parse_json(text)
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
@@ -239,7 +239,7 @@ def _load_json(text: str, origin: str, path: Path, settings: Settings, loaded: L
         raise LoadError(f"JSON must be an article object or a list of them, not {type(data).__name__}")
 
 
-def _load_jsonl(path: Path, origin: str, settings: Settings, loaded: Loaded) -> None:
+def _load_jsonl(path: Path, origin: str, settings: IndexSettings, loaded: Loaded) -> None:
     """Streams line by line so a large feed file never sits in memory whole; a bad line fails alone."""
     with path.open("rb") as handle:
         for lineno, raw in enumerate(handle, start=1):

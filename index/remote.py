@@ -25,7 +25,7 @@ import httpx
 from index.article import Article
 from index.html import extract_article
 from index.loaders import article_id, normalize_date
-from index.settings import Settings
+from index.settings import IndexSettings
 
 USER_AGENT = "newsdesk/0.1 (news article indexer; +https://github.com/newsdesk)"
 MAX_REDIRECTS = 5
@@ -107,7 +107,7 @@ def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
 class AddressPolicy:
     """Which addresses may be connected to: public ones, plus what the settings allow."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: IndexSettings) -> None:
         self.allow_all = settings.allow_private_urls
         self.allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         for item in settings.allow_networks.split(","):
@@ -227,7 +227,7 @@ class Response:
 class Fetcher:
     """One guarded HTTP client; reuse it across fetches (connection pooling), close it when done."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: IndexSettings) -> None:
         self.settings = settings
         self.policy = AddressPolicy(settings)
         self.max_bytes = int(settings.fetch_max_mb * 1024 * 1024)
@@ -283,7 +283,7 @@ class Fetcher:
                           retryable=False)
 
 
-def fetch_article(url: str, settings: Settings, fetcher: Fetcher | None = None) -> Article:
+def fetch_article(url: str, settings: IndexSettings, fetcher: Fetcher | None = None) -> Article:
     """One article page as an ``Article`` (id from its URL); raises ``FetchError`` with the reason."""
     if not is_url(url):
         raise Refused(f"refused: not an http(s) URL: {url}")

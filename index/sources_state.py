@@ -17,7 +17,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from index.settings import Settings
+from index.settings import IndexSettings
 from index.store import ArticleRecord
 
 PUBLIC = ("source", "kind", "last_sync", "last_attempt", "error", "error_at", "failures", "next_poll",
@@ -30,7 +30,7 @@ def now_iso() -> str:
 
 
 class SourcesState:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: IndexSettings) -> None:
         self.path: Path = settings.home / "sources.json"
         self._file_lock = FileLock(str(self.path) + ".lock")
         self._lock = threading.Lock()
@@ -60,7 +60,7 @@ class SourcesState:
             return entry
 
 
-def watched_sources(settings: Settings, records: Iterable[ArticleRecord]) -> list[dict[str, Any]]:
+def watched_sources(settings: IndexSettings, records: Iterable[ArticleRecord]) -> list[dict[str, Any]]:
     """Public view of every watched source, with its article count taken live from the store's records."""
     entries = SourcesState(settings).load()
     origins = [r.origin for r in records if r.version]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from index.settings import Settings
+from index.settings import IndexSettings
 from index.sources_state import watched_sources
 from index.store import Store
 
@@ -39,7 +39,7 @@ class Status:
         return "\n".join(lines)
 
 
-def collect_status(settings: Settings, store: Store | None = None) -> Status:
+def collect_status(settings: IndexSettings, store: Store | None = None) -> Status:
     store = store or Store(settings)
     records = store.records()
     sources = Counter(r.source for r in records.values() if r.version)

@@ -34,7 +34,7 @@ from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 from filelock import FileLock
 
-from index.settings import Settings
+from index.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def date_number(iso: str | None) -> int:
     return day.year * 10000 + day.month * 100 + day.day
 
 
-def make_client(settings: Settings) -> Any:
+def make_client(settings: IndexSettings) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_host:
         try:
@@ -120,7 +120,7 @@ def make_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
 
-def _opening_lock(settings: Settings) -> AbstractContextManager[Any]:
+def _opening_lock(settings: IndexSettings) -> AbstractContextManager[Any]:
     """Serialise the first open of an on-disk store across processes.
 
     Chroma creates its SQLite tables on first open without guarding against a second process doing the same, so
@@ -136,7 +136,7 @@ def _opening_lock(settings: Settings) -> AbstractContextManager[Any]:
 class _Connection:
     """A client of one store with its two collections, and the store's write stamp as of the view it holds."""
 
-    def __init__(self, settings: Settings, client: Any = None) -> None:
+    def __init__(self, settings: IndexSettings, client: Any = None) -> None:
         self.settings = settings
         self.shared = client is None and not settings.chroma_host
         """An on-disk store this process opened itself: other processes may write to it behind Chroma's back."""
@@ -160,7 +160,7 @@ _CONNECTIONS: dict[str, _Connection] = {}
 _CONNECTIONS_LOCK = threading.Lock()
 
 
-def _connection(settings: Settings) -> _Connection:
+def _connection(settings: IndexSettings) -> _Connection:
     """One connection per on-disk store per process, shared by all its ``Store`` objects (the web app has several),
     so one reopen moves them all: two Chroma clients of one path in one process would go stale on each other."""
     key = str(settings.chroma_path.resolve())
@@ -170,13 +170,13 @@ def _connection(settings: Settings) -> _Connection:
         return _CONNECTIONS[key]
 
 
-def _open(settings: Settings) -> tuple[Any, Any, Any]:
+def _open(settings: IndexSettings) -> tuple[Any, Any, Any]:
     with _opening_lock(settings):
         client = make_client(settings)
         return client, *_collections(client, settings)  # the collections are created under the lock too
 
 
-def _collections(client: Any, settings: Settings) -> tuple[Any, Any]:
+def _collections(client: Any, settings: IndexSettings) -> tuple[Any, Any]:
     """The passages and the manifest, created if missing."""
     chunks = client.get_or_create_collection(f"{settings.collection}_chunks", embedding_function=None,
                                              configuration={"hnsw": {"space": "cosine"}})
@@ -185,7 +185,7 @@ def _collections(client: Any, settings: Settings) -> tuple[Any, Any]:
 
 
 class Store:
-    def __init__(self, settings: Settings, client: Any = None) -> None:
+    def __init__(self, settings: IndexSettings, client: Any = None) -> None:
         self.settings = settings
         shared = client is None and not settings.chroma_host
         self._connection = _connection(settings) if shared else _Connection(settings, client)

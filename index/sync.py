@@ -30,7 +30,7 @@ from index.article import Article, Failure, Loaded, printable
 from index.chunking import Chunk, Chunker
 from index.embedding import Embedder, make_embedder
 from index.loaders import SUPPORTED, external_link, iter_files, load_file
-from index.settings import Settings
+from index.settings import IndexSettings
 from index.store import ArticleRecord, Store, chunk_id, date_number
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ class _Seen(NamedTuple):
 class Indexer:
     """The one way anything gets into the store: CLI, web app, watcher and tests all call ``sync``."""
 
-    def __init__(self, settings: Settings, store: Store | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: IndexSettings, store: Store | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.store = store or Store(settings)
         self.embedder = embedder or make_embedder(settings)
@@ -560,6 +560,6 @@ def _chunk_meta(article: Article, record: ArticleRecord, chunk: Chunk, indexed_a
     }
 
 
-def _lock_path(settings: Settings) -> Path:
+def _lock_path(settings: IndexSettings) -> Path:
     settings.home.mkdir(parents=True, exist_ok=True)
     return settings.home / "index.lock"

@@ -39,7 +39,7 @@ from watchdog.observers import Observer
 
 from index.feeds import FeedPoller
 from index.remote import Fetcher, is_url
-from index.settings import Settings
+from index.settings import IndexSettings
 from index.sources_state import SourcesState, now_iso
 from index.sync import Indexer, SyncReport, _ignorable
 
@@ -95,7 +95,7 @@ class _Pending:
 class Watcher:
     """Watches folders/files and polls feeds on background threads; ``start()`` then ``stop()``."""
 
-    def __init__(self, settings: Settings, indexer: Indexer | None = None, folders: Iterable[str | Path] = (),
+    def __init__(self, settings: IndexSettings, indexer: Indexer | None = None, folders: Iterable[str | Path] = (),
                  feeds: Iterable[str] = (), on_sync: SyncCallback | None = None,
                  fetcher: Fetcher | None = None) -> None:
         indexer = indexer or Indexer(settings)

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import Indexer, Settings, load_settings
+from assistant.settings import Settings, load_settings
+from index import Indexer
 from index.embedding import OnnxMiniLM
 
 ROOT = Path(__file__).resolve().parent.parent

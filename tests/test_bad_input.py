@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from fixtures.hostile import GOOD_TEXT, write_bad_inputs, write_huge_text
 
-from index import Indexer, Settings, Store
+from assistant.settings import Settings
+from index import Indexer, Store
 from index.loaders import load_file
 
 KYIV = "kyiv-100-missiles-2024-01-02.txt"

@@ -17,7 +17,8 @@ from filelock import FileLock
 from hash_embedder import HashEmbedder
 
 from assistant.retrieval import Retriever
-from index import Indexer, Store, load_settings
+from assistant.settings import load_settings
+from index import Indexer, Store
 
 NEWSDESK = [sys.executable, "-m", "assistant.cli"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +121,8 @@ def test_sigkill_mid_run_then_rerun_equals_a_clean_index(tmp_path: Path, kill_at
 OPEN_AT = """
 import sys, time
 from pathlib import Path
-from index import Store, load_settings
+from index import Store
+from assistant.settings import load_settings
 start = float(sys.argv[2])
 for round_ in range(12):  # every process opens the same fresh home at the same instant, twelve times over
     settings = load_settings(home=Path(sys.argv[1]) / str(round_))
@@ -144,14 +146,16 @@ import sys
 from pathlib import Path
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
 from hash_embedder import HashEmbedder
-from index import Indexer, load_settings
+from index import Indexer
+from assistant.settings import load_settings
 print(Indexer(load_settings(home=Path(sys.argv[2])), embedder=HashEmbedder()).sync([sys.argv[3]]).chunks_written)
 """
 COUNT_VECTORS = """
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from index import Store, load_settings
+from index import Store
+from assistant.settings import load_settings
 store = Store(load_settings(home=Path(sys.argv[2])))
 got = store.chunks.get(include=["embeddings"])
 found = store.chunks.query(query_embeddings=got["embeddings"][:1], n_results=10000, include=[])

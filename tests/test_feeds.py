@@ -11,7 +11,8 @@ import pytest
 from loopback_http import FIXTURES, LoopbackServer
 
 from assistant import Assistant
-from index import Indexer, Settings
+from assistant.settings import Settings
+from index import Indexer
 from index.feeds import FeedPoller, parse_feed
 from index.remote import Fetcher
 from index.sources_state import SourcesState

@@ -24,7 +24,8 @@ from openai_server import Reply, ScriptedOpenAI
 from pydantic import SecretStr
 
 from assistant import Assistant
-from index import Indexer, Settings
+from assistant.settings import Settings
+from index import Indexer
 from index.watch import SyncEvent, Watcher
 
 NEWSDESK = str(Path(sys.executable).parent / "newsdesk")

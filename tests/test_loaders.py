@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index import Settings
+from assistant.settings import Settings
 from index.article import Loaded
 from index.loaders import article_id, load_file
 

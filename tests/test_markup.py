@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from index import Indexer, Settings
+from assistant.settings import Settings
+from index import Indexer
 from index.loaders import load_file
 from index.markup import html_to_text, plain_text
 

@@ -161,7 +161,7 @@ def test_every_route_needs_the_password(server: WebServer, tmp_path: Path) -> No
     import openai
 
     from app import build_app
-    from index import load_settings
+    from assistant.settings import load_settings
 
     wrong = openai.OpenAI(base_url=server.url + "/v1", api_key="editor:wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
@@ -267,7 +267,8 @@ def test_web_chat_explains_an_llm_failure_and_shows_the_offline_answer(llm: Fail
                                                                        news_dir: Path) -> None:
     """The page's chat handler with the real Assistant and the failing endpoint: notice + cited offline answer."""
     from app import WebApp
-    from index import Indexer, load_settings
+    from assistant.settings import load_settings
+    from index import Indexer
 
     settings = load_settings(home=tmp_path / "home", openai_api_key=LLM_KEY, openai_base_url=llm.url,
                              llm_model="scripted-model", llm_retries=0, llm_timeout=10)

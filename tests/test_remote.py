@@ -15,7 +15,8 @@ from loopback_http import LoopbackServer
 
 from assistant import Assistant
 from assistant.cli import main
-from index import Indexer, Settings, load_settings
+from assistant.settings import Settings, load_settings
+from index import Indexer
 from index.remote import AddressPolicy, Fetcher, FetchError, Refused, fetch_article, is_url
 
 HARBOUR = "/articles/harbour-reopens.html"

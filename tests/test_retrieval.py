@@ -12,8 +12,9 @@ import pytest
 
 from assistant import retrieval
 from assistant.retrieval import Retriever
+from assistant.settings import Settings
 from assistant.types import Filters
-from index import Indexer, Settings
+from index import Indexer
 from index.store import ArticleRecord, chunk_id
 
 KYIV = "kyiv-100-missiles-2024-01-02.txt"

@@ -14,7 +14,8 @@ from loopback_http import LoopbackServer
 
 import index.sync
 from assistant import Assistant
-from index import Indexer, Settings
+from assistant.settings import Settings
+from index import Indexer
 from index.feeds import FeedPoller
 from index.remote import Fetcher
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from index import Indexer, Settings, StoreError, load_settings
+from assistant.settings import Settings, load_settings
+from index import Indexer, StoreError
 from index.status import collect_status
 from index.store import Store
 

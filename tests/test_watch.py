@@ -16,7 +16,8 @@ import pytest
 
 from assistant import Assistant
 from assistant.cli import main
-from index import Indexer, Settings
+from assistant.settings import Settings
+from index import Indexer
 from index.watch import SyncEvent, Watcher, WatchError
 
 ROOT = Path(__file__).resolve().parent.parent
