@@ -1,33 +1,49 @@
 """The one API behind the CLI, the web chat, the OpenAI-compatible endpoint and the tests.
 
-A question goes: follow-up rewriting (``chat``) -> date/source filters (given, or inferred from the question) ->
-retrieval -> the extractive answer and the evidence verdict (``answer``) -> refusal, the extractive answer, or a
-generated one (``llm``). The evidence verdict comes first in every mode, so an unanswerable question never reaches
-the LLM, and the extractive answer is ready as the fallback when the LLM fails.
+A question goes: follow-up rewriting (``chat``) -> date/source filters (given, or inferred from the question by
+``query``) -> retrieval -> the extractive answer and the evidence verdict (``answer``) -> refusal, the extractive
+answer, or a generated one (``llm``). The evidence verdict comes first in every mode, so an unanswerable question
+never reaches the LLM, and the extractive answer is ready as the fallback when the LLM fails.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from assistant import answer as extractive
+from assistant.answer import REFUSAL, Extract, extract, is_refusal, refusal_text
 from assistant.chat import standalone
 from assistant.limits import check_question, check_text
-from assistant.llm import LLM, LLMFailure, Markers, build_answer_prompt, cited, is_refusal, tidy
+from assistant.llm import LLM, LLMFailure, Markers, build_answer_prompt, cited, tidy
+from assistant.query import infer_filters
 from assistant.retrieval import Retriever
 from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Delta, Filters, Passage, Turn
-from index.embedding import Embedder, make_embedder
+from index.pipeline.embedding import Embedder, make_embedder
 from index.store import Store
 
-try:  # date and source filters named in the question ("in December 2024", "from Reuters")
-    from assistant.query import infer_filters
-except ImportError:  # pragma: no cover - the retrieval issue delivers it
-    infer_filters = None
+Step = Generator[Delta, None, Answer]
+"""An answering step: the text pieces it streams, then its ``Answer`` (timed by ``ask_stream``)."""
+
+
+class Stopwatch:
+    """Milliseconds spent in each step of one question (``Answer.timings_ms``)."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = (now - self.last) * 1000
+        self.last = now
+
+    def total(self) -> dict[str, float]:
+        self.timings["total"] = (time.perf_counter() - self.started) * 1000
+        return dict(self.timings)
 
 
 class Assistant:
@@ -74,94 +90,105 @@ class Assistant:
         check_question(question, self.settings)
         for turn in history or ():
             check_text(turn.question + turn.answer, "the conversation")
-        started = time.perf_counter()
-        timings: dict[str, float] = {}
-
-        def lap(name: str, since_t: float) -> float:
-            now = time.perf_counter()
-            timings[name] = (now - since_t) * 1000
-            return now
-
+        clock = Stopwatch()
         llm = None if offline else self.llm
         today = self.today()
         asked, notice = standalone(question, history, today, llm)
-        t = lap("rewrite", started)
+        clock.lap("rewrite")
         filters, query = self._filters(asked, since, until, sources, today)
         passages = self.retriever.search(query, self.settings.top_k, filters) if query.strip() else []
-        t = lap("retrieve", t)
-        found = extractive.extract(query, passages, self.embedder, dates_filtered=bool(filters.since or filters.until))
-        t = lap("extract", t)
-
-        def finish(text: str, citations: list, refused: bool, mode: str, note: str | None) -> Answer:
-            timings["total"] = (time.perf_counter() - started) * 1000
-            return Answer(asked, text, citations, refused, mode, note, dict(timings))
-
+        clock.lap("retrieve")
+        found = extract(query, passages, self.embedder, dates_filtered=bool(filters.since or filters.until))
+        clock.lap("extract")
         if not found.verdict.answerable:
-            text = extractive.refusal_text(passages, filters)
-            yield Delta(text)
-            yield finish(text, [], True, "offline" if llm is None else self.mode, notice)
-            return
-        if llm is None:
-            yield from (Delta(piece) for piece in found.pieces)
-            yield finish(found.text, found.citations, False, "offline", notice)
-            return
-
-        # Generated answer: passages holding the extractive answer first, then the rest in retrieval order.
-        ranked = [passages[i] for i in found.used_passages]
-        ranked += [p for p in passages if p not in ranked]
-        streamed = False
-        try:
-            prompt = build_answer_prompt(asked, ranked, self.settings, today)
-            markers = Markers(len(prompt.passages))
-            pieces: list[str] = []
-            for raw in llm.stream(prompt.messages, prompt.max_tokens):
-                piece = markers.feed(raw)
-                if piece:
-                    if not streamed:
-                        t = lap("first_token", t)
-                    streamed = True
-                    pieces.append(piece)
-                    yield Delta(piece)
-            tail = markers.flush()
-            if tail:
-                pieces.append(tail)
-                yield Delta(tail)
-            lap("generate", t)
-        except LLMFailure as exc:
-            note = f"{exc} Showing the offline answer instead."
-            if streamed:
-                yield Delta("\n\n")
-            yield from (Delta(piece) for piece in found.pieces)
-            yield finish(found.text, found.citations, False, "offline", note)
-            return
-        text = tidy("".join(pieces))
-        citations = cited(text, prompt.passages, markers.order)
-        if not citations and is_refusal(text):
-            text = extractive.refusal_text(passages, filters)
-            yield Delta(text.removeprefix("The articles don't say."))
-            yield finish(text, [], True, self.mode, notice)
-            return
-        if not text:
-            note = "The language model returned an empty answer. Showing the offline answer instead."
-            yield from (Delta(piece) for piece in found.pieces)
-            yield finish(found.text, found.citations, False, "offline", note)
-            return
-        if not citations:
-            notice = ((notice + " ") if notice else "") + (
-                "This generated answer cites none of the passages, so it may not come from the articles.")
-        elif markers.dropped:
-            notice = ((notice + " ") if notice else "") + (
-                f"{markers.dropped} citation marker(s) pointing at no passage were removed.")
-        yield finish(text, citations, False, self.mode, notice)
+            answer = yield from refuse(asked, found, filters, "offline" if llm is None else self.mode, notice)
+        elif llm is None:
+            answer = yield from offline_answer(asked, found, notice)
+        else:
+            answer = yield from self._generate(llm, asked, found, filters, today, notice, clock)
+        answer.timings_ms = clock.total()
+        yield answer
 
     def _filters(self, question: str, since: date | None, until: date | None, sources: Sequence[str] | None,
                  today: date) -> tuple[Filters, str]:
-        """Filters given by the caller win; the question may add the ones it names itself."""
+        """Filters given by the caller win; the question may add the ones it names itself ("in December 2024",
+        "from Reuters"). Returns them and the question to search with (without its date phrases)."""
         given = Filters(since, until, tuple(sources or ()))
-        if infer_filters is None:
-            return given, question
-        known = getattr(self.retriever, "known_sources", None)
-        inferred, query = infer_filters(question, today, known() if known else ())
+        inferred, query = infer_filters(question, today, self.retriever.known_sources())
         merged = replace(given, since=given.since or inferred.since, until=given.until or inferred.until,
                          sources=given.sources or inferred.sources)
         return merged, query or question
+
+    def _generate(self, llm: LLM, asked: str, found: Extract, filters: Filters, today: date, notice: str | None,
+                  clock: Stopwatch) -> Step:
+        """The LLM's answer, streamed with its markers checked; the offline answer when the LLM fails or says
+        nothing, the refusal when it says the articles don't answer."""
+        passages = found.passages
+        # Passages holding the extractive answer first, then the rest in retrieval order.
+        ranked = [passages[i] for i in found.used_passages]
+        ranked += [p for p in passages if p not in ranked]
+        pieces: list[str] = []
+        try:
+            prompt = build_answer_prompt(asked, ranked, self.settings, today)
+            markers = Markers(len(prompt.passages))
+            for piece in marked_stream(llm, prompt.messages, prompt.max_tokens, markers, clock):
+                pieces.append(piece)
+                yield Delta(piece)
+        except LLMFailure as exc:
+            note = f"{exc} Showing the offline answer instead."
+            return (yield from fallback(asked, found, note, streamed=bool(pieces)))
+        text = tidy("".join(pieces))
+        citations = cited(text, prompt.passages, markers.order)
+        if not citations and is_refusal(text):
+            text = refusal_text(passages, filters)
+            yield Delta(text.removeprefix(REFUSAL))  # the model already streamed the refusal sentence
+            return Answer(asked, text, [], True, self.mode, notice)
+        if not text:
+            note = "The language model returned an empty answer. Showing the offline answer instead."
+            return (yield from fallback(asked, found, note, streamed=False))
+        if not citations:
+            notice = add_notice(notice, "This generated answer cites none of the passages, so it may not come "
+                                        "from the articles.")
+        elif markers.dropped:
+            notice = add_notice(notice, f"{markers.dropped} citation marker(s) pointing at no passage were removed.")
+        return Answer(asked, text, citations, False, self.mode, notice)
+
+
+def refuse(asked: str, found: Extract, filters: Filters, mode: str, notice: str | None) -> Step:
+    text = refusal_text(found.passages, filters)
+    yield Delta(text)
+    return Answer(asked, text, [], True, mode, notice)
+
+
+def offline_answer(asked: str, found: Extract, notice: str | None) -> Step:
+    yield from (Delta(piece) for piece in found.pieces)
+    return Answer(asked, found.text, found.citations, False, "offline", notice)
+
+
+def fallback(asked: str, found: Extract, note: str, streamed: bool) -> Step:
+    """The offline answer instead of a generated one, after a blank line when part of that one was shown."""
+    if streamed:
+        yield Delta("\n\n")
+    return (yield from offline_answer(asked, found, note))
+
+
+def marked_stream(llm: LLM, messages: list[dict[str, str]], max_tokens: int, markers: Markers,
+                  clock: Stopwatch) -> Iterator[str]:
+    """The model's reply in pieces, markers checked and renumbered (``Markers``); laps ``first_token`` and
+    ``generate``."""
+    first = True
+    for raw in llm.stream(messages, max_tokens):
+        piece = markers.feed(raw)
+        if piece:
+            if first:
+                clock.lap("first_token")
+                first = False
+            yield piece
+    tail = markers.flush()
+    if tail:
+        yield tail
+    clock.lap("generate")
+
+
+def add_notice(notice: str | None, more: str) -> str:
+    return ((notice + " ") if notice else "") + more

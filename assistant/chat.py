@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from assistant.llm import LLM, LLMFailure, condense_messages
-from assistant.terms import MONTHS, WEEKDAYS, capitalised_phrases, question_terms, words
+from assistant.terms import MONTHS, WEEKDAYS, capitalised_phrases, question_terms
+from assistant.text import words
 from assistant.types import Turn
 
 LEADING = re.compile(r"^\s*(?:and|but|so|also|then|or|ok(?:ay)?|well)\b[\s,]*", re.IGNORECASE)

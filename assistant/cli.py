@@ -9,16 +9,16 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from assistant.dates import DateError, parse_day
 from assistant.limits import QuestionError
+from assistant.report import report_lines
 from assistant.settings import Settings, load_settings
 from index import Failure, Indexer, Progress, StoreError, SyncReport
-from index.embedding import EmbeddingError
+from index.pipeline.embedding import EmbeddingError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_PIPE = 141
 """What a shell reports for a command killed by SIGPIPE, as `yes | head` does."""
-MAX_FAILURES_LISTED = 50
-"""Failures `newsdesk index` prints before "and N more": a folder of 10,000 bad files must not bury the summary."""
 
 Command = Callable[[argparse.Namespace, Settings], int]
 _COMMANDS: dict[str, Command] = {}
@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(**overrides)
         return _COMMANDS[args.command](args, settings)
-    except (StoreError, EmbeddingError, UsageError, QuestionError) as exc:
+    except (StoreError, EmbeddingError, UsageError, QuestionError, DateError) as exc:
         print(f"newsdesk: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except NothingIndexed as exc:
@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 @command("index")
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from index.remote import Fetcher, FetchError, fetch_article, is_url, url_refusal
+    from index.sources.remote import Fetcher, FetchError, fetch_article, is_url, url_refusal
 
     urls = [p for p in args.paths if is_url(p)]
     # file:///etc/hosts or gopher://x/ is a URL of the wrong kind, not a missing file (unless such a path exists)
@@ -137,27 +137,9 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                 except FetchError as exc:
                     report.failures.append(Failure(url, str(exc)))
         report.merge(indexer.sync_articles(articles))
-    print(report.summary())
-    listed = report.failures if args.verbose else report.failures[:MAX_FAILURES_LISTED]
-    for failure in listed:
-        print(f"  failed  {failure}")  # (str(failure) escapes control characters: one line per failure)
-    if len(report.failures) > len(listed):
-        print(f"  and {len(report.failures) - len(listed):,} more failures (newsdesk -v index ... lists them all)")
-    _print_replaced(report, args.verbose)
+    for line in report_lines(report, everything=args.verbose):
+        print(line)
     return EXIT_FAILED if report.failures else EXIT_OK
-
-
-def _print_replaced(report: SyncReport, verbose: bool) -> None:
-    """Lines whose text another line with the same url or id replaced: not failures, but text not indexed."""
-    from index.article import printable
-
-    replaced = [i for i in report.items if i.status in ("same-url", "same-id")]
-    shown = replaced if verbose else replaced[:MAX_FAILURES_LISTED]
-    for item in shown:
-        print(printable(f"  {item.status}  {item.location}: {item.reason}"))
-    more = report.same_url + report.same_id - len(shown)
-    if more > 0:
-        print(f"  and {more:,} more sharing a url or id with an earlier article")
 
 
 class _progress_bar:
@@ -185,7 +167,7 @@ class _progress_bar:
 
 @command("status")
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from index.status import collect_status
+    from index.pipeline.status import collect_status
 
     status = collect_status(settings)
     print(status.render())
@@ -194,8 +176,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("watch")
 def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
-    from index.remote import is_url
-    from index.watch import Watcher, WatchError
+    from index.sources.remote import is_url
+    from index.sources.watch import Watcher, WatchError
 
     odd = [s for s in args.sources if "://" in s and not is_url(s)]
     if odd:
@@ -222,14 +204,9 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("serve")
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.auth import AuthConfigError
-
-    try:
-        from app import serve
-    except ImportError as exc:  # app.py is the front end beside this package (installed as a py-module)
-        print(f"newsdesk: cannot load the web app (app.py): {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    from index.watch import WatchError
+    from assistant.launcher import serve
+    from assistant.web.auth import AuthConfigError
+    from index.sources.watch import WatchError
 
     try:
         return serve(settings, args.host, args.port, args.index, args.watch, args.feed)
@@ -267,18 +244,6 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _day(value: str | None, flag: str) -> Any:
-    """A --since/--until value as a date; a clear message for anything else."""
-    from datetime import date
-
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"{flag} needs a date like 2024-12-01, not {value!r}") from None
-
-
 class UsageError(ValueError):
     """A command-line value that cannot be used; printed as it is, exit status 2."""
 
@@ -288,14 +253,14 @@ class NothingIndexed(RuntimeError):
 
 
 def _filter_args(args: argparse.Namespace) -> tuple[Any, Any, list[str] | None]:
-    return _day(args.since, "--since"), _day(args.until, "--until"), list(args.source or []) or None
+    return parse_day(args.since, "--since"), parse_day(args.until, "--until"), list(args.source or []) or None
 
 
 def _assistant(settings: Settings) -> Any:
     from assistant.assistant import Assistant
 
     assistant = Assistant(settings)
-    if not assistant.store.chunks.count():
+    if not assistant.store.counts()[1]:
         raise NothingIndexed(f"nothing is indexed in {assistant.store.location} yet: "
                              "run 'newsdesk index FOLDER' first")
     return assistant

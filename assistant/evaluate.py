@@ -1,8 +1,12 @@
 """``newsdesk eval``: retrieval and answer quality of the current index on a question file.
 
-Evidence is matched by the rule of the MultiHop-RAG benchmark (also ``shared/bench/README.md``): strip all
-whitespace from a retrieved passage and from each gold evidence string; the passage is a hit when it contains one.
-It works on any index: nothing here knows how the questions were made.
+Evidence is matched by the rule of the MultiHop-RAG benchmark: strip all whitespace from a retrieved passage and
+from each gold evidence string; the passage is a hit when it contains one. Answers are scored CRAG-style: correct
+when not refused and the gold answer is contained (case-, punctuation- and whitespace-insensitive, on word
+boundaries, so "100" is not found in "1000"), wrong when not refused otherwise, refused; score = (correct - wrong) /
+answered questions, since a wrong answer costs as much as a right one earns. A question's ``asked_on`` pins
+"today" for it, so "this week" means the week it was asked. It works on any index: nothing here knows how the
+questions were made.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +25,13 @@ from assistant.assistant import Assistant
 
 _WS = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w]+")
+TIME_WORDS = re.compile(
+    r"\b(?:today|yesterday|tomorrow|tonight|this|last|next|past|recent(?:ly)?|latest|ago|week|weekend|month|year|"
+    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|january|february|march|april|may|june|july|august|september|"
+    r"october|november|december|(?:19|20)\d{2})\b", re.IGNORECASE)
+"""Words that tie a question to a time: its subset is reported apart, since dates are where answers go wrong."""
+EVIDENCE_DEPTH = 8
+"""Passages an answer reads (``Settings.top_k``): gold evidence this deep counts as retrieved for the answer."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +39,47 @@ class Question:
     question: str
     answer: str | None
     evidence: tuple[str, ...]
+    asked_on: date | None = None
+
+    @property
+    def has_time_words(self) -> bool:
+        return bool(TIME_WORDS.search(self.question))
+
+
+@dataclass
+class Outcomes:
+    """Correct / wrong / refused answers of a set of questions with gold answers (CRAG-style)."""
+
+    questions: int = 0
+    correct: int = 0
+    wrong: int = 0
+    refused: int = 0
+
+    def add(self, refused: bool, correct: bool) -> None:
+        self.questions += 1
+        if refused:
+            self.refused += 1
+        elif correct:
+            self.correct += 1
+        else:
+            self.wrong += 1
+
+    @property
+    def score(self) -> float | None:
+        return (self.correct - self.wrong) / self.questions if self.questions else None
+
+    def to_json(self) -> dict[str, Any]:
+        def share(n: int) -> float | None:
+            return n / self.questions if self.questions else None
+
+        return {"questions": self.questions, "correct": share(self.correct), "wrong": share(self.wrong),
+                "refused": share(self.refused), "score": self.score}
+
+    def render(self) -> str:
+        if not self.questions:
+            return "n/a"
+        return (f"correct {self.correct / self.questions:.1%}  wrong {self.wrong / self.questions:.1%}  "
+                f"refused {self.refused / self.questions:.1%}  score {self.score:+.3f}  ({self.questions} questions)")
 
 
 @dataclass
@@ -38,6 +91,13 @@ class EvalReport:
     with_answer: int = 0
     answer_contains_gold: float | None = None
     refusal_rate: float | None = None
+    outcomes: Outcomes = field(default_factory=Outcomes)
+    time_outcomes: Outcomes = field(default_factory=Outcomes)
+    """The same for questions with time words (``TIME_WORDS``)."""
+    evidence_retrieved: int = 0
+    """Answered questions whose gold evidence was in the top ``EVIDENCE_DEPTH`` passages."""
+    refused_with_evidence: int = 0
+    """Of those, the ones refused: what the answer layer threw away."""
     search_ms: dict[str, float] = field(default_factory=dict)
     answer_ms: dict[str, float] = field(default_factory=dict)
     skipped_lines: list[str] = field(default_factory=list)
@@ -50,8 +110,12 @@ class EvalReport:
         if self.with_evidence:
             hits = "  ".join(f"Hits@{k} {pct(v)}" for k, v in sorted(self.hits_at.items()))
             lines.append(f"retrieval: {hits}  MRR@10 {pct(self.mrr_at_10)}")
-        if self.answer_contains_gold is not None:
-            lines.append(f"answers:   contain gold {pct(self.answer_contains_gold)}  refused {pct(self.refusal_rate)}")
+        if self.outcomes.questions:
+            lines.append(f"answers:   {self.outcomes.render()}")
+            lines.append(f"  with time words: {self.time_outcomes.render()}")
+            if self.evidence_retrieved:
+                lines.append(f"  refused although the gold evidence was retrieved: {self.refused_with_evidence} of "
+                             f"{self.evidence_retrieved} ({self.refused_with_evidence / self.evidence_retrieved:.1%})")
         elif self.refusal_rate is not None:
             lines.append(f"answers:   refused {pct(self.refusal_rate)}")
         for name, ms in (("search", self.search_ms), ("answer", self.answer_ms)):
@@ -63,6 +127,8 @@ class EvalReport:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["hits_at"] = {str(k): v for k, v in self.hits_at.items()}
+        data["outcomes"] = self.outcomes.to_json()
+        data["time_outcomes"] = self.time_outcomes.to_json()
         return data
 
 
@@ -85,8 +151,13 @@ def read_questions(path: Path) -> tuple[list[Question], list[str]]:
             answer = row.get("answer")
             if isinstance(answer, list):
                 answer = answer[0] if answer else None
+            try:
+                asked_on = date.fromisoformat(str(row["asked_on"])[:10]) if row.get("asked_on") else None
+            except ValueError:
+                skipped.append(f"line {lineno}: 'asked_on' is not a date (YYYY-MM-DD): {row['asked_on']!r}")
+                continue
             questions.append(Question(text, str(answer) if answer not in (None, "") else None,
-                                      tuple(str(e) for e in evidence if str(e).strip())))
+                                      tuple(str(e) for e in evidence if str(e).strip()), asked_on))
     return questions, skipped
 
 
@@ -116,7 +187,9 @@ def evaluate(assistant: Assistant, questions: list[Question], k: int = 10, answe
     search_ms: list[float] = []
     answer_ms: list[float] = []
     contained = refused = 0
+    clock = assistant.today
     for i, q in enumerate(questions):
+        rank = None
         if q.evidence:
             started = time.perf_counter()
             passages = assistant.search(q.question, k=max(k, 10))
@@ -127,13 +200,25 @@ def evaluate(assistant: Assistant, questions: list[Question], k: int = 10, answe
                 hit_counts[cutoff] += int(rank is not None and rank <= cutoff)
             reciprocal += 1.0 / rank if rank is not None and rank <= 10 else 0.0
         if answers:
+            asked_on = q.asked_on
+            assistant.today = clock if asked_on is None else (lambda day=asked_on: day)
             started = time.perf_counter()
-            answer = assistant.ask(q.question)
+            try:
+                answer = assistant.ask(q.question)
+            finally:
+                assistant.today = clock
             answer_ms.append((time.perf_counter() - started) * 1000)
             refused += int(answer.refused)
             if q.answer is not None:
                 report.with_answer += 1
-                contained += int(not answer.refused and contains_answer(answer.text, q.answer))
+                correct = not answer.refused and contains_answer(answer.text, q.answer)
+                contained += int(correct)
+                report.outcomes.add(answer.refused, correct)
+                if q.has_time_words:
+                    report.time_outcomes.add(answer.refused, correct)
+                if rank is not None and rank <= EVIDENCE_DEPTH:
+                    report.evidence_retrieved += 1
+                    report.refused_with_evidence += int(answer.refused)
         if progress:
             progress(i + 1)
     if report.with_evidence:

@@ -150,8 +150,13 @@ def _relative_spans(question: str, today: date) -> list[_Span]:
 
 
 def _absolute_spans(question: str, today: date) -> list[_Span]:
+    cued = _cued_spans(question, today)
+    return cued + _bare_spans(question, today, [(s.start, s.end) for s in cued])
+
+
+def _cued_spans(question: str, today: date) -> list[_Span]:
+    """Dates after a preposition: "on 2 January", "since March", "between 9 and 15 December"."""
     spans: list[_Span] = []
-    taken: list[tuple[int, int]] = []
     for cue in _CUE.finditer(question):
         word = cue.group("cue").lower()
         parsed = _parse_at(question, cue.end(), today)
@@ -181,8 +186,12 @@ def _absolute_spans(question: str, today: date) -> list[_Span]:
         elif since == until:
             until = since + timedelta(days=DAY_GRACE)
         spans.append(_Span(since, until, cue.start(), end))
-        taken.append((cue.start(), end))
-    # Specific dates without a preposition: "Kyiv strike, 2 January 2024".
+    return spans
+
+
+def _bare_spans(question: str, today: date, taken: list[tuple[int, int]]) -> list[_Span]:
+    """Specific dates without a preposition ("Kyiv strike, 2 January 2024") outside the ``taken`` spans."""
+    spans: list[_Span] = []
     for form, bare in _FORMS:
         if not bare:
             continue

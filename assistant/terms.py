@@ -9,30 +9,12 @@ than "said" without any corpus statistics.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-import Stemmer
-
-LINK = re.compile(r"https?://\S+|\b[\w.-]+\.(?:com|org|net|ly|co)/\S*|@\w+|\[email[^\]]*\]")
-ACRONYM_DOTS = re.compile(r"\b(?:[A-Z]\.){2,4}")
-WORD = re.compile(r"\d+(?:[.,:]\d+)*%?|[^\W\d_]+(?:['’\-][^\W\d_]+)*")
-
-STOPWORDS = frozenset("""
-a about above after again against all also am an and any are aren't as at be because been before being below
-between both but by can could did didn't do does doesn't doing don't down during each either else ever few for from
-further had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers herself him himself his how
-how's i i'd i'll i'm i've if in into is isn't it it's its itself just let's may me might more most must mustn't my
-myself no nor not now of off on once only or other ought our ours ourselves out over own per same shall she she'd
-she'll she's should shouldn't so some such than that that's the their theirs them themselves then there there's these
-they they'd they'll they're they've this those through thus to too under until up upon us very via was wasn't we we'd
-we'll we're we've were weren't what what's when when's where where's whether which while who who's whom whose why
-why's will with within without won't would wouldn't yet you you'd you'll you're you've your yours yourself yourselves
-tell told say said says according article articles report reported reports news know known happen happened many much
-""".split())
+from assistant.text import STOPWORDS, stem, words
 
 QUESTION_WORDS = frozenset("what which who whom whose when where why how did does do is are was were can could "
                            "would should will has have had tell list name give describe explain".split())
@@ -46,16 +28,6 @@ billion billions dozen dozens half quarter quarters three-quarters two-thirds pe
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-_local = threading.local()
-
-
-def _stemmer() -> Stemmer.Stemmer:
-    """One per thread: PyStemmer objects are not safe to share (the web app answers on several threads)."""
-    stemmer = getattr(_local, "stemmer", None)
-    if stemmer is None:
-        stemmer = _local.stemmer = Stemmer.Stemmer("english")
-    return stemmer
 
 
 @dataclass(frozen=True)
@@ -73,38 +45,11 @@ class Term:
         return self.kind in ("name", "number", "date", "rare")
 
 
-def words(text: str) -> list[str]:
-    """Word tokens, possessives dropped ("Russia's" -> "Russia"); links and @handles are not words."""
-    out = []
-    text = ACRONYM_DOTS.sub(lambda m: m.group().replace(".", ""), LINK.sub(" ", text))
-    for match in WORD.finditer(text):
-        token = match.group()
-        if token[-2:] in ("'s", "’s"):
-            token = token[:-2]
-        out.append(token)
-    return out
-
-
-@lru_cache(maxsize=1 << 16)
-def stem(word: str) -> str:
-    """Snowball stem, lower-cased; acronyms keep their capitals so "US" never matches the pronoun "us"."""
-    if 2 <= len(word) <= 5 and word.isupper() and word.isalpha():
-        return word
-    word = word.lower().replace("’", "'")
-    if word[:1].isdigit():
-        return word.replace(",", "")
-    return _stemmer().stemWord(word)
-
-
-def stems(text: str) -> list[str]:
-    return [stem(w) for w in words(text) if w.lower() not in STOPWORDS or w.isupper() and len(w) >= 2]
-
-
 @lru_cache(maxsize=1)
 def _vocab() -> dict[str, int]:
     from tokenizers import Tokenizer
 
-    from index.embedding import TOKENIZER_PATH
+    from index.pipeline.embedding import TOKENIZER_PATH
 
     return Tokenizer.from_file(str(TOKENIZER_PATH)).get_vocab()
 
@@ -119,6 +64,11 @@ def rarity(word: str) -> float:
 
 def is_number(word: str) -> bool:
     return word[:1].isdigit() or word.lower() in NUMBER_WORDS
+
+
+def is_year(word: str) -> bool:
+    """1800-2099: a four-digit number in that range is read as a year, not a count."""
+    return bool(re.fullmatch(r"(1[89]|20)\d\d", word))
 
 
 ASKING = re.compile(r"\?|_{3,}|\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
@@ -169,7 +119,7 @@ def _sentence_terms(sentence: str) -> list[Term]:
 def _is_date(tokens: list[str], i: int) -> bool:
     """Month and weekday names, years, and a day number next to a month ("2 January", "January 2")."""
     low = tokens[i].lower()
-    if low in MONTHS or low in WEEKDAYS or re.fullmatch(r"(1[89]|20)\d\d", low):
+    if low in MONTHS or low in WEEKDAYS or is_year(low):
         return True
     if low.isdigit() and int(low) <= 31:
         return any(0 <= j < len(tokens) and tokens[j].lower() in MONTHS for j in (i - 1, i + 1))

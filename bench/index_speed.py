@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.settings import load_settings  # noqa: E402
 from index import Indexer  # noqa: E402
-from index.embedding import Embedder, make_embedder  # noqa: E402
+from index.pipeline.embedding import Embedder, make_embedder  # noqa: E402
 
 DEV_ARTICLES = ROOT.parent / "shared" / "bench" / "realtimeqa-dev" / "articles.jsonl"
 RESULTS = ROOT / "bench" / "results"

@@ -37,9 +37,9 @@ from assistant.retrieval import KeywordIndex, Retriever  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from assistant.types import Filters  # noqa: E402
 from index.article import Article  # noqa: E402
-from index.chunking import Chunker  # noqa: E402
-from index.embedding import make_embedder  # noqa: E402
-from index.store import PAGE, ArticleRecord, Store, chunk_id, date_number  # noqa: E402
+from index.pipeline.chunking import Chunker  # noqa: E402
+from index.pipeline.embedding import make_embedder  # noqa: E402
+from index.store import PAGE, ArticleRecord, Store, chunk_id, passage_meta  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "bench" / "realtimeqa-dev"
 SAMPLE_QUESTIONS = [
@@ -70,8 +70,9 @@ def base_passages(settings: Any, limit: int) -> tuple[list[str], list[str], str]
 def build_store(settings: Any, embedder: Any, n_chunks: int, n_base: int, seed: int) -> tuple[Store, list[str], str]:
     store = Store(settings)
     texts, questions, origin = base_passages(settings, n_base)
-    if store.chunks.count() >= n_chunks:
-        print(f"reusing {store.chunks.count():,} passages in {settings.home}")
+    stored = store.counts()[1]
+    if stored >= n_chunks:
+        print(f"reusing {stored:,} passages in {settings.home}")
         return store, questions, origin
     started = time.perf_counter()
     vectors = embedder.embed(texts)
@@ -96,10 +97,10 @@ def build_store(settings: Any, embedder: Any, n_chunks: int, n_base: int, seed: 
             extra = " ".join(words[int(k)] for k in rng.integers(0, len(words), 5))
             docs.append(f"{texts[picks[j]]} {extra}")
             ids.append(chunk_id(article_id, "v" * 16, index))
-            metas.append({"article_id": article_id, "version": "v" * 16, "chunk": index, "start": 0,
-                          "end": len(docs[-1]), "chunk_hash": f"{n}", "title": f"Synthetic article {n // PER_ARTICLE}",
-                          "published": published, "date": date_number(published), "source": source, "url": "",
-                          "author": "", "origin": "bench", "indexed_at": ""})
+            metas.append(passage_meta(
+                article_id=article_id, version="v" * 16, index=index, start=0, end=len(docs[-1]), chunk_hash=f"{n}",
+                title=f"Synthetic article {n // PER_ARTICLE}", published=published, source=source, url=None,
+                author=None, origin="bench", indexed_at=""))
             if index == 0:
                 records.append(ArticleRecord(article_id, "h", "t", "v" * 16, "", "bench", -1, PER_ARTICLE,
                                              f"Synthetic article {n // PER_ARTICLE}", source, published, ""))
@@ -173,13 +174,13 @@ def main(argv: list[str] | None = None) -> int:
 
         retriever = Retriever(settings, store, embedder)
         started = time.perf_counter()
-        keywords = retriever.refresh()
+        keywords = retriever.snapshots.refresh()
         bm25_build_s = time.perf_counter() - started
         snapshot_mb, snapshot_peak_mb = snapshot_memory(store)
         retriever.search("warm up", k=10)
 
         cached = Retriever(settings, store, CachedEmbedder(embedder, set(queries)))
-        cached._keywords = keywords
+        cached.snapshots.current = keywords
         depth = settings.retrieval_candidates
         narrow = Filters(since=date(2022, 1, 1), sources=tuple(SOURCES[:5]))
         variants: dict[str, Callable[[str], Any]] = {
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             "search (hybrid, k=10)": lambda q: retriever.search(q, k=10),
             "search, question vector cached": lambda q: cached.search(q, k=10),
             "search + date & source filter": lambda q: retriever.search(q, k=10, filters=narrow),
-            "dense half only (embed + Chroma)": lambda q: retriever._dense_fast(q, depth, None, keywords, None),
+            "dense half only (embed + Chroma)": lambda q: retriever.dense.search(q, depth, None, keywords),
             "keyword half only (BM25)": lambda q: keywords.search(q, depth, None),
         }
         answer_note = "skipped"
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
             variants["offline answer (ask, end to end)"] = ask
             answer_note = "ok"
-        except Exception as exc:  # the answer half is another issue's work; the search figures stand alone
+        except Exception as exc:  # an answer-side failure must not lose the search figures, which stand alone
             answer_note = f"{type(exc).__name__}: {exc}"
 
         # Interleaved, every variant per question in a shuffled order: load from other processes and warm caches

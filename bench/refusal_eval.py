@@ -36,14 +36,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import answer  # noqa: E402
-from assistant.answer import Evidence, Thresholds, answer_type, decide, extract  # noqa: E402
+from assistant.answer import Evidence, Thresholds, answer_type, decide, extract, scoring  # noqa: E402
 from assistant.assistant import Assistant  # noqa: E402
 from assistant.retrieval import Retriever  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from assistant.types import Passage  # noqa: E402
 from index import Indexer  # noqa: E402
-from index.embedding import make_embedder  # noqa: E402
+from index.pipeline.embedding import make_embedder  # noqa: E402
 
 DEFAULT_BENCH = ROOT.parent / "shared" / "bench"
 FEATURES: list[dict[str, Any]] = []
@@ -285,13 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "refusal_eval.json")
     parser.add_argument("--tune", type=Path, help="only compare thresholds on a recorded .features.jsonl")
-    parser.add_argument("--candidates", type=int, help="override answer.MAX_CANDIDATES (sentences embedded)")
-    parser.add_argument("--pieces", type=int, help="override answer.MAX_PIECES (texts embedded)")
+    parser.add_argument("--candidates", type=int, help="override answer.scoring.MAX_CANDIDATES (sentences embedded)")
+    parser.add_argument("--pieces", type=int, help="override answer.scoring.MAX_PIECES (texts embedded)")
     args = parser.parse_args(argv)
     if args.candidates:
-        answer.MAX_CANDIDATES = args.candidates
+        scoring.MAX_CANDIDATES = args.candidates
     if args.pieces:
-        answer.MAX_PIECES = args.pieces
+        scoring.MAX_PIECES = args.pieces
     if args.tune:
         return tune(args.tune)
 
@@ -337,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             report["off_topic"] = {"questions": len(offtopic), "false_answer_rate": len(wrong) / len(offtopic),
                                    "false_answers": wrong[:12]}
 
-    report["limits"] = {"max_candidates": answer.MAX_CANDIDATES, "max_pieces": answer.MAX_PIECES}
+    report["limits"] = {"max_candidates": scoring.MAX_CANDIDATES, "max_pieces": scoring.MAX_PIECES}
     rate = throughput(raw)
     report["extract_ms"] = {
         "sample_p50": statistics.median(sample_ms), "sample_p95": percentile(sample_ms, 0.95),

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from assistant.retrieval import Retriever  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from index import Indexer  # noqa: E402
-from index.embedding import make_embedder  # noqa: E402
+from index.pipeline.embedding import make_embedder  # noqa: E402
 
 DEFAULT_BENCH = ROOT.parent / "shared" / "bench"
 DEV = "realtimeqa-dev"

@@ -2,9 +2,10 @@
 
 (a) the pipeline a llama-index tutorial would write: ``SimpleDirectoryReader`` documents into
 ``VectorStoreIndex.from_documents`` over a ``ChromaVectorStore`` (persistent Chroma in a temp dir), with
-``Settings.chunk_size/chunk_overlap`` set to newsdesk's and the embedding model wrapped in a small ``BaseEmbedding``
-adapter around the very same ``index.embedding`` embedder; everything else is llama-index's default (including its
-``embed_batch_size`` of 10 and metadata in the embedded text). Queries go through ``as_retriever(similarity_top_k=10)``.
+``Settings.chunk_size/chunk_overlap`` set to newsdesk's and the embedding model wrapped in a small
+``BaseEmbedding`` adapter around the very same ``index.pipeline.embedding`` embedder; everything else is llama-index's
+default (including its ``embed_batch_size`` of 10 and metadata in the embedded text). Queries go through
+``as_retriever(similarity_top_k=10)``.
 (b) newsdesk: ``Indexer.sync`` then ``Assistant.search(k=10)``.
 
 Measured: full index time, re-index after 1% of the articles change (the default pipeline has no incremental path: it
@@ -52,7 +53,7 @@ from assistant.assistant import Assistant  # noqa: E402
 from assistant.evaluate import evidence_rank, read_questions  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from index import Indexer  # noqa: E402
-from index.embedding import Embedder, make_embedder  # noqa: E402
+from index.pipeline.embedding import Embedder, make_embedder  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "bench" / "realtimeqa-dev"
 RESULTS = BENCH / "results"

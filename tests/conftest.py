@@ -10,7 +10,7 @@ import pytest
 
 from assistant.settings import Settings, load_settings
 from index import Indexer
-from index.embedding import OnnxMiniLM
+from index.pipeline.embedding import OnnxMiniLM
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Answer, Assistant, Delta, Passage
-from assistant.answer import MAX_PIECES, extract, split_sentences
+from assistant.answer import extract
+from assistant.answer.scoring import MAX_PIECES
+from assistant.text import split_sentences
 
 KYIV = "kyiv-100-missiles-2024-01-02"
 PUTIN = "putin-duel-kyiv-strike-2024-12-20"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from index.article import Article
-from index.chunking import Chunker
+from index.pipeline.chunking import Chunker
 
 
 def article(i: int) -> Article:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedding import OnnxMiniLM
+from index.pipeline.embedding import OnnxMiniLM
 
 REFERENCE = Path(__file__).parent / "fixtures" / "minilm-fp32-reference.json"
 

@@ -53,3 +53,36 @@ def test_eval_reports_retrieval_hits_and_latency(indexer: Indexer, news_dir: Pat
 def test_eval_refuses_a_missing_file(settings, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--home", str(settings.home), "eval", "/nonexistent/qa.jsonl"]) == 2
     assert "no such question file" in capsys.readouterr().err
+
+
+def test_eval_scores_answers_and_pins_today_to_asked_on(indexer: Indexer, news_dir: Path, tmp_path: Path, settings,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Correct / wrong / refused as in the bench README; "this week" read against the day the question was asked."""
+    indexer.sync([news_dir])
+    rows = [
+        {"question": "How many missiles did Russia fire at Kiev this week?", "answer": "100", "asked_on": "2024-01-03",
+         "evidence": ["The barrage — which the Ukrainian Air Force said involved about 100 missiles"]},
+        {"question": "How many missiles did Russia fire at Kiev this week?", "answer": "100"},  # asked "today"
+        {"question": "Which team won the 1966 football World Cup final at Wembley?", "answer": "England"},
+    ]
+    path = tmp_path / "qa.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+    assert main(["--home", str(settings.home), "eval", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    outcomes = report["outcomes"]
+    assert outcomes["questions"] == 3
+    assert outcomes["correct"] == pytest.approx(1 / 3), outcomes  # only the question asked in January 2024
+    assert outcomes["refused"] == pytest.approx(2 / 3), outcomes  # no article this week (today); no World Cup
+    assert outcomes["score"] == pytest.approx(1 / 3)
+    assert report["time_outcomes"]["questions"] == 3  # "this week" twice, and the year 1966
+    assert report["evidence_retrieved"] == 1 and report["refused_with_evidence"] == 0
+
+
+def test_eval_names_a_bad_asked_on(tmp_path: Path) -> None:
+    from assistant.evaluate import read_questions
+
+    path = tmp_path / "qa.jsonl"
+    path.write_text('{"question": "q?", "asked_on": "last Tuesday"}\n{"question": "r?", "asked_on": "2024-01-03"}\n')
+    questions, skipped = read_questions(path)
+    assert [str(q.asked_on) for q in questions] == ["2024-01-03"]
+    assert skipped == ["line 1: 'asked_on' is not a date (YYYY-MM-DD): 'last Tuesday'"]

@@ -13,11 +13,12 @@ from loopback_http import FIXTURES, LoopbackServer
 from assistant import Assistant
 from assistant.settings import Settings
 from index import Indexer
-from index.feeds import FeedPoller, parse_feed
-from index.remote import Fetcher
-from index.sources_state import SourcesState
-from index.status import collect_status
-from index.watch import SyncEvent, Watcher
+from index.pipeline.status import collect_status
+from index.sources.feeds import parse_feed
+from index.sources.poller import FeedPoller
+from index.sources.remote import Fetcher
+from index.sources.state import SourcesState
+from index.sources.watch import SyncEvent, Watcher
 
 WORLD = "/feeds/world.rss"
 SCIENCE = "/feeds/science.atom"

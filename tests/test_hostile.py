@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from assistant import Assistant
 from assistant.settings import Settings
 from index import Indexer
-from index.watch import SyncEvent, Watcher
+from index.sources.watch import SyncEvent, Watcher
 
 NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
 PROSE = ("The harbour at Port Ellis reopened on Monday after six weeks of dredging, the port authority said, and "

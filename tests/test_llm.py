@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from assistant import Answer, Assistant, Delta
 from assistant.llm import Markers, build_answer_prompt
-from index.tokens import count_tokens
+from index.pipeline.tokens import count_tokens
 
 KEY = "sk-test-9f8e7d6c5b4a-never-shown"
 QUESTION = "How many ballistic missiles did Russia launch at Kyiv on 20 December 2024?"

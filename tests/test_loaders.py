@@ -9,7 +9,7 @@ import pytest
 
 from assistant.settings import Settings
 from index.article import Loaded
-from index.loaders import article_id, load_file
+from index.sources.loaders import article_id, load_file
 
 STORY = (
     "A powerful storm struck the northern coast on Tuesday, flooding streets in three fishing towns and cutting "

@@ -11,8 +11,8 @@ import pytest
 from assistant import Assistant
 from assistant.settings import Settings
 from index import Indexer
-from index.loaders import load_file
-from index.markup import html_to_text, plain_text
+from index.sources.loaders import load_file
+from index.sources.markup import html_to_text, plain_text
 
 MARKUP = '<p>One &amp; two <a href="http://x">link text</a></p><script>evil()</script>'
 TAG = re.compile(r"</?[a-z][a-z0-9]*[\s/>]|&[a-z]+;|&#\d+;", re.I)

@@ -22,9 +22,9 @@ import httpx
 import pytest
 from web_server import ROOT, WebServer
 
-from assistant.openai_api import RequestError, parse_request
-from assistant.render import MARKER
 from assistant.types import Turn
+from assistant.web.openai_api import RequestError, parse_request
+from assistant.web.render import MARKER
 
 SAMPLE = ROOT / "data" / "sample"
 KYIV_TITLE = "Russia Pounds Kiev With 100 Missiles As Air War Escalates In Deadly Tit-For-Tat"
@@ -160,8 +160,8 @@ def test_bad_requests_get_openai_style_errors(client: Any) -> None:
 def test_every_route_needs_the_password(server: WebServer, tmp_path: Path) -> None:
     import openai
 
-    from app import build_app
     from assistant.settings import load_settings
+    from assistant.web.server import build_app
 
     wrong = openai.OpenAI(base_url=server.url + "/v1", api_key="editor:wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
@@ -258,7 +258,7 @@ def test_unanswerable_requests_are_refused(body: dict[str, Any], settings: Any) 
     ("", "Refused.", "Refused."),
 ])
 def test_stream_ends_with_the_final_text(streamed: str, final: str, rest: str) -> None:
-    from assistant.openai_api import missing_tail
+    from assistant.web.openai_api import missing_tail
 
     assert missing_tail(streamed, final) == rest
 
@@ -266,8 +266,8 @@ def test_stream_ends_with_the_final_text(streamed: str, final: str, rest: str) -
 def test_web_chat_explains_an_llm_failure_and_shows_the_offline_answer(llm: FailingLLM, tmp_path: Path,
                                                                        news_dir: Path) -> None:
     """The page's chat handler with the real Assistant and the failing endpoint: notice + cited offline answer."""
-    from app import WebApp
     from assistant.settings import load_settings
+    from assistant.web.page import WebApp
     from index import Indexer
 
     settings = load_settings(home=tmp_path / "home", openai_api_key=LLM_KEY, openai_base_url=llm.url,

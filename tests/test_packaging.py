@@ -4,11 +4,14 @@ Tests that import from the checkout cannot see what the wheel leaves out: packag
 or dependencies an older pip skips (justext's ``lxml[html_clean]`` with the pip that Python 3.11's venv bundles).
 So this builds the wheel, installs it with that bundled pip into a new venv (no ``--system-site-packages``: it
 would hide missing dependencies) and runs the ``newsdesk`` command from a temp folder with PYTHONPATH unset.
-About a minute, most of it the install; pip's HTTP cache only helps where the registry sends caching headers.
+Nothing leaves the machine: the build backend and the dependencies come from the wheelhouse that
+``scripts/setup.sh --browser`` fills (``<dev venv>/wheelhouse``) and pip sees no index; without the wheelhouse the
+test fails rather than download.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -23,6 +26,8 @@ from pathlib import Path
 import pytest
 from openai_server import Recorded, Reply, ScriptedOpenAI
 
+from assistant.answer import REFUSAL
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_TXT = ROOT / "data" / "sample" / "putin-duel-kyiv-strike-2024-12-20.txt"
 SAMPLE_HTML = ROOT / "tests" / "fixtures" / "feeds" / "articles" / "harbour-reopens.html"
@@ -30,10 +35,16 @@ NOT_SOURCES = (".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycach
                "artifacts")
 """Left out of the copy the wheel is built from: a stale build/lib would put deleted files into the wheel."""
 LLM_REPLY = "Valparaiso harbour reopened on Wednesday after a three-day storm closure [{n}]."
-# Anything that tries the internet from the installed app goes to a closed loopback port and fails at once;
+# Anything that tries the internet from pip or the installed app goes to a closed loopback port and fails at once;
 # only the scripted server on 127.0.0.1 is reached directly.
 OFFLINE = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "ALL_PROXY": "http://127.0.0.1:9",
            "NO_PROXY": "127.0.0.1,localhost,::1", "ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1"}
+# pip sees no index and none of this machine's pip configuration (it names extra index urls and find-links): every
+# distribution comes from the --find-links wheelhouse given on the command line. PIP_* variables are dropped first.
+PIP_OFFLINE = {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+WHEELHOUSE = Path(sys.prefix) / "wheelhouse"
+"""Filled by ``scripts/setup.sh --browser`` in the venv running this test (``NEWSDESK_VENV`` moves both)."""
+SETUP_HINT = "run `bash scripts/setup.sh --browser` (or `--wheelhouse`)"
 
 
 def _base_python() -> Path:
@@ -45,17 +56,36 @@ def _base_python() -> Path:
     pytest.skip(f"no python3 under sys.base_prefix ({sys.base_prefix})")
 
 
-def _run(args: list[str | Path], cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+def _wheelhouse() -> Path:
+    if not any(WHEELHOUSE.glob("*.whl")):
+        pytest.fail(f"no dependency wheels in {WHEELHOUSE}: {SETUP_HINT} first. This test installs offline from "
+                    "there and never downloads.", pytrace=False)
+    return WHEELHOUSE
+
+
+def _stale_hint() -> str:
+    """Why an offline install may fail: the wheelhouse was filled for another pyproject.toml."""
+    stamp = WHEELHOUSE / ".newsdesk-requirements"
+    filled_for = stamp.read_text().split()[0] if stamp.exists() else ""
+    if filled_for == hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest():
+        return ""
+    return f"\n{WHEELHOUSE} was not filled for this pyproject.toml: {SETUP_HINT} to refresh it."
+
+
+def _run(args: list[str | Path], cwd: Path, env: dict[str, str], timeout: float,
+         hint: str = "") -> subprocess.CompletedProcess[str]:
     done = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"{args} exited {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    assert done.returncode == 0, \
+        f"{args} exited {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}{hint}"
     return done
 
 
 def _clean_env() -> dict[str, str]:
-    """This process's environment without what would make the repository or the dev venv importable."""
+    """This process's environment without what would make the repository or the dev venv importable, and offline."""
     drop = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "PYTHONSAFEPATH")
-    return {k: v for k, v in os.environ.items()
-            if k not in drop and not k.startswith(("OPENAI_", "NEWSDESK_", "PYTEST_"))}
+    kept = {k: v for k, v in os.environ.items()
+            if k not in drop and not k.startswith(("OPENAI_", "NEWSDESK_", "PYTEST_", "PIP_"))}
+    return {**kept, **OFFLINE, **PIP_OFFLINE}
 
 
 @dataclass
@@ -82,6 +112,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     probe = subprocess.run([str(base), "-c", "import venv, ensurepip"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip(f"{base} cannot create a virtualenv with pip (no venv/ensurepip module): {probe.stderr.strip()}")
+    wheelhouse = _wheelhouse()
     tmp = tmp_path_factory.mktemp("packaging")
     env = _clean_env()
     seconds: dict[str, float] = {}
@@ -90,8 +121,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     source = tmp / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCES), symlinks=True)
     dist = tmp / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-w", dist, source],
-         tmp, env, 600)
+    # The isolated build environment's setuptools comes from the wheelhouse too.
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-index", "--find-links", wheelhouse, "-w", dist,
+          source], tmp, env, 600, _stale_hint())
     wheel = next(dist.glob("newsdesk-*.whl"))
     seconds["build"] = time.perf_counter() - start
 
@@ -99,13 +131,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     venv = tmp / "venv"
     _run([base, "-m", "venv", venv], tmp, env, 300)
     # --no-compile: byte-compiling every dependency is most of an install's CPU time; imports compile what they use.
-    _run([venv / "bin" / "python", "-m", "pip", "install", "--no-compile", "--disable-pip-version-check",
-                    wheel], tmp, env, 1200)
+    _run([venv / "bin" / "python", "-m", "pip", "install", "--no-compile", "--no-index", "--find-links", wheelhouse,
+          wheel], tmp, env, 600, _stale_hint())
     seconds["install"] = time.perf_counter() - start
 
     work = tmp / "work"
     work.mkdir()
-    env = {**env, **OFFLINE, "NEWSDESK_HOME": str(tmp / "home"), "PYTHONNOUSERSITE": "1"}
+    env = {**env, "NEWSDESK_HOME": str(tmp / "home"), "PYTHONNOUSERSITE": "1"}
     yield Installed(wheel, venv, work, env, base, seconds)
     shutil.rmtree(venv, ignore_errors=True)  # 0.7 GB; pytest keeps the last three temp folders
 
@@ -123,8 +155,10 @@ def indexed(installed: Installed) -> Installed:
 def test_the_wheel_ships_code_prompts_and_model_data_only(installed: Installed) -> None:
     names = set(zipfile.ZipFile(installed.wheel).namelist())
     prompts = {f"prompts/{p.name}" for p in (ROOT / "prompts").glob("*.txt")}
-    assert prompts and prompts <= names, f"prompts missing from the wheel: {sorted(prompts - names)}"
-    assert {"prompts/__init__.py", "index/models/minilm-tokenizer.json", "assistant/cli.py", "app.py"} <= names
+    models = {f"index/models/{p.name}" for p in (ROOT / "index" / "models").glob("*.json")}
+    data = prompts | models
+    assert prompts and models and data <= names, f"data files missing from the wheel: {sorted(data - names)}"
+    assert {"prompts/__init__.py", "index/__init__.py", "assistant/__init__.py", "app.py"} <= names
     top = {n.split("/")[0] for n in names if not n.startswith("newsdesk-")}
     assert top == {"app.py", "assistant", "index", "prompts"}, f"unexpected top-level entries: {sorted(top)}"
 
@@ -178,7 +212,8 @@ def test_llm_mode_sends_the_shipped_prompts(indexed: Installed) -> None:
             "NEWSDESK_LLM_MODEL": "test-model", "NEWSDESK_LLM_TIMEOUT": "30"})
     assert done.stdout.startswith(LLM_REPLY.format(n=1)), done.stdout + done.stderr
     assert "\nSources:\n[1] Valparaiso harbour reopens" in done.stdout, done.stdout
-    system_prompt = (ROOT / "prompts" / "answer_system.txt").read_text(encoding="utf-8").strip()
+    system_prompt = (ROOT / "prompts" / "answer_system.txt").read_text(encoding="utf-8").strip().format(
+        refusal=REFUSAL)
     answers = [r for r in server.requests if r.path.endswith("/chat/completions") and r.messages
                and r.messages[0]["content"] == system_prompt]
     assert answers, f"no request carried prompts/answer_system.txt: {[r.messages[:1] for r in server.requests]}"

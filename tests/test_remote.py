@@ -17,7 +17,7 @@ from assistant import Assistant
 from assistant.cli import main
 from assistant.settings import Settings, load_settings
 from index import Indexer
-from index.remote import AddressPolicy, Fetcher, FetchError, Refused, fetch_article, is_url
+from index.sources.remote import AddressPolicy, Fetcher, FetchError, Refused, fetch_article, is_url
 
 HARBOUR = "/articles/harbour-reopens.html"
 

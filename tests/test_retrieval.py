@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import retrieval
+import assistant.retrieval.dense
 from assistant.retrieval import Retriever
+from assistant.retrieval.retriever import READ_MARGIN
 from assistant.settings import Settings
 from assistant.types import Filters
 from index import Indexer
@@ -81,9 +82,9 @@ def test_date_filters_exclude_the_other_article(indexer: Indexer, news_dir: Path
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Each way the dense half applies a filter (chosen by how much of a large store the filter lets through)."""
     if dense_filter in ("ids", "where"):
-        monkeypatch.setattr(retrieval, "OVERFETCH_MAX", 0)
+        monkeypatch.setattr(assistant.retrieval.dense, "OVERFETCH_MAX", 0)
     if dense_filter == "where":
-        monkeypatch.setattr(retrieval, "IDS_MAX", 0)
+        monkeypatch.setattr(assistant.retrieval.dense, "IDS_MAX", 0)
     indexer.sync([news_dir])
     r = retriever(indexer, retrieval_mode=mode)
     december = r.search("missile strike on Kyiv", k=10, filters=Filters(since=date(2024, 12, 1)))
@@ -163,7 +164,7 @@ def test_large_store_rebuilds_keywords_in_background_serving_the_old_index(index
     indexer.sync([news_dir])
     r = retriever(indexer, retrieval_mode="bm25", bm25_rebuild_inline_max=0)
     assert r.search("Wombatfest", k=3) == []  # first query builds inline: nothing to serve yet
-    old = r.keyword_index()
+    old = r.snapshots.get()
     (news_dir / "wombatfest-2024-12-21.txt").write_text(
         "Wombatfest goes ahead\nThe Wombatfest parade in Canberra went ahead despite the heat.\n")
     indexer.sync([news_dir])
@@ -171,11 +172,11 @@ def test_large_store_rebuilds_keywords_in_background_serving_the_old_index(index
     # Meanwhile the dense half of a hybrid search already sees the new passages (fetched from Chroma; without a
     # keyword score until the rebuild, so not necessarily first).
     hybrid = retriever(indexer, bm25_rebuild_inline_max=0)
-    hybrid._keywords = old
+    hybrid.snapshots.current = old
     assert any("Wombatfest" in p.text for p in hybrid.search("parade in Canberra despite the heat", k=10))
-    assert r._builder is not None
-    r._builder.join(timeout=60)
-    assert r.keyword_index() is not old
+    assert r.snapshots.builder is not None
+    r.snapshots.builder.join(timeout=60)
+    assert r.snapshots.get() is not old
     assert "Wombatfest" in r.search("Wombatfest", k=3)[0].text
 
 
@@ -191,10 +192,10 @@ def test_stale_keyword_snapshot_never_serves_deleted_passages(indexer: Indexer, 
     r = retriever(indexer, retrieval_mode="bm25", bm25_rebuild_inline_max=0)
     before = r.search("Wombatfest", k=30)
     titles = [p.title for p in before]
-    assert titles.index("Harbour news") > 1 + retrieval.READ_MARGIN  # a first read of k=1 finds only diary pages
+    assert titles.index("Harbour news") > 1 + READ_MARGIN  # a first read of k=1 finds only diary pages
     (news_dir / "wombatfest-2024-12-21.txt").unlink()
     indexer.sync([news_dir])
-    stale = r.keyword_index()  # the rebuild runs in the background meanwhile
+    stale = r.snapshots.get()  # the rebuild runs in the background meanwhile
     assert stale.row.keys() >= {p.chunk_id for p in before}
     assert [p.title for p in r.search("Wombatfest", k=1)] == ["Harbour news"]
 
@@ -226,9 +227,9 @@ def test_warm_up_builds_the_keyword_index_before_the_first_question(indexer: Ind
     indexer.sync([news_dir])
     r = retriever(indexer)
     r.warm_up()
-    assert r._builder is not None
-    r._builder.join(timeout=60)
-    built = r._keywords
+    assert r.snapshots.builder is not None
+    r.snapshots.builder.join(timeout=60)
+    built = r.snapshots.current
     assert built is not None and built.size == indexer.store.chunks.count()
     assert "Zaluzhny" in r.search("Zaluzhny", k=1)[0].text
-    assert r._keywords is built  # the query used the warmed index instead of building another
+    assert r.snapshots.current is built  # the query used the warmed index instead of building another

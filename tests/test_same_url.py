@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from loopback_http import LoopbackServer
 
-import index.sync
+import index.pipeline.writer
 from assistant import Assistant
 from assistant.settings import Settings
 from index import Indexer
-from index.feeds import FeedPoller
-from index.remote import Fetcher
+from index.sources.poller import FeedPoller
+from index.sources.remote import Fetcher
 
 NEWSDESK = Path(sys.executable).parent / "newsdesk"
 QUIZ = "https://quiz.example.org/week-12"
@@ -72,7 +72,7 @@ def test_a_later_file_replaces_an_earlier_one_already_written_and_resyncs_as_a_n
         tmp_path: Path, indexer: Indexer, embedder, monkeypatch: pytest.MonkeyPatch) -> None:
     """Across files the earlier article may already be written when the later one comes: flush after every
     passage to make sure it is, then the store must still end with the later text and a re-sync write nothing."""
-    monkeypatch.setattr(index.sync, "FLUSH_CHUNKS", 1)
+    monkeypatch.setattr(index.pipeline.writer, "FLUSH_CHUNKS", 1)
     folder = tmp_path / "news"
     folder.mkdir()
     (folder / "a.jsonl").write_text(json.dumps({"url": QUIZ, "title": "Question 1", "text": Q1}) + "\n"

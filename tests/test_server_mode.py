@@ -15,7 +15,7 @@ import pytest
 
 from assistant.settings import Settings, load_settings
 from index import Indexer, StoreError
-from index.status import collect_status
+from index.pipeline.status import collect_status
 from index.store import Store
 
 CHROMA = Path(sys.executable).with_name("chroma")

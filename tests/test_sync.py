@@ -152,10 +152,10 @@ def test_changing_the_embedding_model_is_refused(indexer: Indexer, news_dir: Pat
 def test_report_lists_failures_and_changes_but_only_counts_the_unchanged(indexer: Indexer, tmp_path: Path,
                                                                          monkeypatch) -> None:
     """A big library's report stays small: every failure, a bounded number of changes, a count for the rest."""
-    from assistant.render import report_html
-    from index import sync
+    from assistant.web.render import report_html
+    from index.pipeline import report as reports
 
-    monkeypatch.setattr(sync, "MAX_LISTED", 3)
+    monkeypatch.setattr(reports, "MAX_LISTED", 3)
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(6):

@@ -18,7 +18,7 @@ from assistant import Assistant
 from assistant.cli import main
 from assistant.settings import Settings
 from index import Indexer
-from index.watch import SyncEvent, Watcher, WatchError
+from index.sources.watch import SyncEvent, Watcher, WatchError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEBOUNCE = 0.3

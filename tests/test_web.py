@@ -384,7 +384,7 @@ def test_gradio_client_calls_the_chat(server: WebServer) -> None:
 ])
 def test_upload_names_cannot_escape_the_upload_folder(settings: Any, tmp_path: Path, name: str,
                                                       saved: str | None) -> None:
-    from assistant.uploads import UploadError, save_upload
+    from assistant.web.uploads import UploadError, save_upload
 
     src = tmp_path / "incoming"
     src.write_text("Title\nSome text.\n")
@@ -400,7 +400,7 @@ def test_upload_names_cannot_escape_the_upload_folder(settings: Any, tmp_path: P
 
 
 def test_uploads_are_limited_in_size(settings: Any, tmp_path: Path) -> None:
-    from assistant.uploads import UploadError, save_upload
+    from assistant.web.uploads import UploadError, save_upload
 
     settings.upload_max_mb = 0.01
     big = tmp_path / "big.txt"
@@ -411,8 +411,8 @@ def test_uploads_are_limited_in_size(settings: Any, tmp_path: Path) -> None:
 
 
 def test_answer_markup_is_escaped_and_markers_link_to_sources() -> None:
-    from assistant.render import answer_markdown, highlighted, safe_url
     from assistant.types import Citation
+    from assistant.web.render import answer_markdown, highlighted, safe_url
 
     cite = Citation(1, "a1", "T", "S", "2024-01-01", None, "passage <b>x</b>", 0, 10, 0.5, ((8, 16),))
     out = answer_markdown("Said <script>alert(1)</script> *so* [1] and [7].", [cite], 3, notice="LLM <down>")
@@ -427,8 +427,8 @@ def test_answer_markup_is_escaped_and_markers_link_to_sources() -> None:
 
 
 def test_binding_beyond_loopback_without_a_password_warns(settings: Any) -> None:
-    from app import bind_warning, is_loopback
     from assistant.cli import build_parser
+    from assistant.launcher import bind_warning, is_loopback
 
     serve = build_parser().parse_args(["serve"])
     assert (serve.host, serve.port) == ("127.0.0.1", 7860)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from llama_index.core.node_parser import SentenceSplitter
 
 from index.article import Article
-from index.tokens import encoding
+from index.pipeline.tokens import encoding
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""RSS/Atom feeds: poll politely, turn entries into articles, index them through ``Indexer.sync_articles``.
+"""Polling RSS/Atom feeds politely and indexing their entries through ``Indexer.sync_articles``.
 
 Politeness and cost: conditional requests (ETag / Last-Modified) so an unchanged feed costs one 304; an entry seen
 before with the same fingerprint costs nothing (no page fetch, no embedding); a failing feed waits twice as long
@@ -6,134 +6,30 @@ after each failure. An entry that carries only a summary gets its linked page fe
 (same extraction as the HTML loader); if that page fails, the summary is indexed meanwhile and the page retried
 with backoff. The same story from two feeds is stored once: an entry whose link is already indexed from another
 source is skipped, and identical text under different links is caught by the indexer's text hash.
-
-Safety: the feed body is fetched by the guarded ``index.remote.Fetcher`` and handed to feedparser as a stream
-(feedparser would open a *string* as a URL or a local file path). Feeds declaring XML entities are refused before
-parsing: feedparser keeps "safe" internal entities and, when expat stops an expansion bomb, its lenient fallback
-parser expands them anyway (a 100 kB feed became 200 MB of text in 12 s when measured).
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import logging
-import re
 import threading
 import time
-from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from html import unescape
 from typing import Any
-from urllib.parse import urlsplit
-from xml.etree.ElementTree import ParseError
-
-import defusedxml
-import defusedxml.ElementTree
-import feedparser
 
 from index.article import Article, Failure
-from index.loaders import article_id, normalize_date
-from index.markup import html_to_text
-from index.remote import Fetcher, FetchError, fetch_article, is_url
-from index.sources_state import SourcesState, now_iso
-from index.sync import Indexer, ItemResult, SyncReport
+from index.pipeline.report import ItemResult, SyncReport
+from index.pipeline.sync import Indexer
+from index.sources.backoff import doubling_wait
+from index.sources.feeds import Entry, FeedError, ParsedFeed, parse_feed
+from index.sources.remote import Fetcher, FetchError, fetch_article
+from index.sources.state import SourcesState, now_iso
 
 log = logging.getLogger(__name__)
 
-FULL_TEXT_WORDS = 120
-"""An entry with less text than this (or with text that ends in "…"/"Read more") is a summary: fetch the page."""
 RETRY_LIMIT = 6
 """Page fetch attempts per entry before giving up (the waits double: about 5 hours at the default interval)."""
-_TRUNCATED = re.compile(r"(\u2026|\.\.\.|\[\u2026\]|\[\.\.\.\]|read more|continue reading|more\s*»)\W*$", re.I)
-_ENTITY_DECL = re.compile(rb"<!\s*ENTITY", re.I)
-
-
-class FeedError(Exception):
-    """The feed as a whole cannot be used this time; the message is the reason."""
-
-
-# -- parsing -----------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Entry:
-    article_id: str
-    link: str | None
-    title: str
-    published: str | None
-    author: str | None
-    text: str
-    """The best text the feed itself carries (content, else summary), as plain text."""
-    full: bool
-    """True when ``text`` looks like the whole article, False for a summary."""
-    fingerprint: str
-    """Changes when the entry changes: an unchanged entry is never fetched or indexed again."""
-
-
-@dataclass
-class ParsedFeed:
-    title: str
-    entries: list[Entry]
-
-
-def parse_feed(data: bytes, url: str, content_type: str = "") -> ParsedFeed:
-    """Entries of an RSS/Atom document; raises ``FeedError`` for unsafe, malformed or non-feed input."""
-    if _ENTITY_DECL.search(data.replace(b"\x00", b"")):
-        raise FeedError("refused: the feed declares XML entities (an entity-expansion bomb is possible)")
-    try:
-        defusedxml.ElementTree.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-    except defusedxml.DefusedXmlException as exc:
-        raise FeedError(f"refused: unsafe XML ({type(exc).__name__})") from None
-    except ParseError:
-        pass  # malformed XML: feedparser's lenient parser may still read it, and says so below
-    parsed = feedparser.parse(io.BytesIO(data), response_headers={
-        "content-type": content_type or "application/xml", "content-location": url,
-    })
-    entries = [e for e in (_entry(raw) for raw in parsed.entries) if e is not None]
-    if not entries and parsed.get("bozo"):
-        raise FeedError(f"malformed feed XML ({_bozo_reason(parsed)})")
-    if not entries and not parsed.get("version"):
-        raise FeedError("not an RSS or Atom feed (no channel, feed or entries found)")
-    if parsed.get("bozo"):
-        log.info("feed %s is not well-formed XML (%s); read leniently", url, _bozo_reason(parsed))
-    title = " ".join(str(parsed.feed.get("title") or "").split()) or urlsplit(url).hostname or url
-    return ParsedFeed(title, entries)
-
-
-def _bozo_reason(parsed: Any) -> str:
-    exc = parsed.get("bozo_exception")
-    return str(getattr(exc, "getMessage", lambda: exc)()) if exc else "unknown error"
-
-
-def _entry(raw: Mapping[str, Any]) -> Entry | None:
-    link = str(raw.get("link") or "").strip() or None
-    if link and not is_url(link):
-        link = None  # javascript:, mailto:, relative junk: not a page we fetch
-    guid = str(raw.get("id") or "").strip()
-    contents = [_text_of(c.get("value", ""), c.get("type", "")) for c in raw.get("content") or []]
-    detail = raw.get("summary_detail") or {}
-    summary = _text_of(raw.get("summary", ""), detail.get("type", "text/html"))
-    text = max([*contents, summary], key=lambda t: len(t.split()), default="")
-    title = " ".join(_text_of(raw.get("title", ""), "text/html").split())
-    if not (text or link):
-        return None
-    full = len(text.split()) >= FULL_TEXT_WORDS and not _TRUNCATED.search(text)
-    if link:
-        ident = article_id(None, link, "", None, text)
-    elif guid:
-        ident = article_id(guid, None, "", None, text)
-    else:
-        ident = article_id(None, None, "", None, f"{title}\n{text}")
-    published = _date(raw.get("published_parsed")) or _date(raw.get("updated_parsed")) \
-        or normalize_date(raw.get("published") or raw.get("updated"))
-    fingerprint = hashlib.sha256(
-        "\x1f".join([ident, title, text, published or "", str(raw.get("updated") or "")]).encode()
-    ).hexdigest()[:24]
-    return Entry(ident, link, title, published, str(raw.get("author") or "").strip() or None, text, full,
-                 fingerprint)
 
 
 def _one_per_article(entries: list[Entry], feed_url: str, report: SyncReport) -> list[Entry]:
@@ -162,22 +58,6 @@ def _one_per_article(entries: list[Entry], feed_url: str, report: SyncReport) ->
     return [entry for _, entry in kept.values()]
 
 
-def _date(parsed: Any) -> str | None:
-    try:
-        return datetime(*parsed[:6], tzinfo=timezone.utc).date().isoformat() if parsed else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _text_of(value: str, kind: str) -> str:
-    if not value:
-        return ""
-    if "html" not in (kind or "") and "<" not in value:
-        return unescape(value).strip()
-    return html_to_text(value)  # the same conversion as HTML in JSON/Markdown files (feedparser sanitized it first)
-
-
-# -- polling -----------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -197,11 +77,23 @@ class PollResult:
             return f"failed: {self.error} (retrying in {_duration(wait)})"
         if self.not_modified and not self.report.changed and not self.report.failures:
             return "not modified"
-        line = self.report.summary()
-        if self.report.failures:
-            more = len(self.report.failures) - 1
-            line += f" — {self.report.failures[0]}" + (f" (+{more} more)" if more else "")
-        return line
+        return self.report.summary_line()
+
+
+@dataclass
+class _Round:
+    """One poll's working state."""
+
+    known: dict[str, str]
+    """Entry fingerprints as of the previous poll, by article id."""
+    retry: dict[str, dict[str, Any]]
+    """Page fetches to retry on a later poll, by article id."""
+    articles: list[Article] = field(default_factory=list)
+    """To index now."""
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    """To remember after this poll."""
+    fresh: set[str] = field(default_factory=set)
+    """Entries new or changed in this poll."""
 
 
 class FeedPoller:
@@ -224,89 +116,98 @@ class FeedPoller:
         """One poll: fetch (conditionally), index new and changed entries, retry pages that failed before."""
         st = self.state.get(url)
         started = time.time()
+        result = PollResult(url)
+        try:
+            response, parsed = self._fetch(url, st, result)
+        except (FetchError, FeedError) as exc:
+            return self._failed(url, st, result, str(exc), getattr(exc, "retry_after", None))
+        work = _Round(known=dict(st.get("entries") or {}), retry=dict(st.get("retry") or {}))
+        self._take_entries(url, parsed, work, result)
+        self._retry_pages(url, parsed.title, started, work, result)
+        try:
+            with self.lock or nullcontext():
+                result.report.merge(self.indexer.sync_articles(work.articles))
+        except Exception as exc:  # the store is unreachable or refuses: keep the old ETag, retry the whole poll
+            log.exception("feed %s: indexing failed", url)
+            return self._failed(url, st, result, f"cannot index: {exc}", None)
+        self._succeeded(url, st, result, parsed, response, work)
+        return result
+
+    def _fetch(self, url: str, st: dict[str, Any], result: PollResult) -> tuple[Any, ParsedFeed]:
+        """The feed, asked for only if it changed since the ETag / Last-Modified of the previous poll."""
         headers = {}
         if st.get("etag"):
             headers["If-None-Match"] = st["etag"]
         if st.get("modified"):
             headers["If-Modified-Since"] = st["modified"]
-        result = PollResult(url)
-        try:
-            response = self.fetcher.get(url, headers)
-            if response.status == 304:
-                result.not_modified = True
-                parsed = ParsedFeed(str(st.get("title") or url), [])
-            else:
-                parsed = parse_feed(response.content, response.url, response.headers.get("content-type", ""))
-        except (FetchError, FeedError) as exc:
-            return self._failed(url, st, result, str(exc), getattr(exc, "retry_after", None))
+        response = self.fetcher.get(url, headers)
+        if response.status == 304:
+            result.not_modified = True
+            return response, ParsedFeed(str(st.get("title") or url), [])
+        return response, parse_feed(response.content, response.url, response.headers.get("content-type", ""))
 
-        known: dict[str, str] = dict(st.get("entries") or {})
-        retry: dict[str, dict[str, Any]] = dict(st.get("retry") or {})
-        ids = [e.article_id for e in parsed.entries] + list(retry)
+    def _take_entries(self, url: str, parsed: ParsedFeed, work: _Round, result: PollResult) -> None:
+        """The feed's new and changed entries as articles; entries indexed from another source or unchanged since
+        the previous poll are only counted."""
+        ids = [e.article_id for e in parsed.entries] + list(work.retry)
         records = {k: r for k, r in self.indexer.store.records_for(ids).items() if r.version}
         report = result.report
-        articles: list[Article] = []
-        fingerprints: dict[str, str] = {}
-        fresh: set[str] = set()
         for entry in _one_per_article(parsed.entries, url, report):
             record = records.get(entry.article_id)
             if record and record.origin != url:
                 report.duplicates += 1
                 report.note(ItemResult(entry.link or url, entry.title, "duplicate",
                                        f"already indexed from {record.origin}"))
-                fingerprints[entry.article_id] = entry.fingerprint
+                work.fingerprints[entry.article_id] = entry.fingerprint
                 continue
-            if known.get(entry.article_id) == entry.fingerprint and (record or entry.article_id in retry):
+            if work.known.get(entry.article_id) == entry.fingerprint and (record or entry.article_id in work.retry):
                 report.unchanged += 1
-                fingerprints[entry.article_id] = entry.fingerprint
+                work.fingerprints[entry.article_id] = entry.fingerprint
                 continue
-            retry.pop(entry.article_id, None)
-            fresh.add(entry.article_id)
-            article = self._article(entry, parsed.title, url, result, retry, attempts=0)
+            work.retry.pop(entry.article_id, None)
+            work.fresh.add(entry.article_id)
+            article = self._article(entry, parsed.title, url, result, work.retry, attempts=0)
             if article is not None:
-                articles.append(article)
-                fingerprints[entry.article_id] = entry.fingerprint
+                work.articles.append(article)
+                work.fingerprints[entry.article_id] = entry.fingerprint
 
-        for ident, item in list(retry.items()):  # page fetches that failed on earlier polls
-            if ident in fresh or float(item.get("next_try", 0)) > started:
+    def _retry_pages(self, url: str, feed_title: str, started: float, work: _Round, result: PollResult) -> None:
+        """Page fetches that failed on earlier polls and are due again (entries of this poll were just tried)."""
+        for ident, item in list(work.retry.items()):
+            if ident in work.fresh or float(item.get("next_try", 0)) > started:
                 continue
-            retry.pop(ident)
+            work.retry.pop(ident)
             try:
                 entry = Entry(**item["entry"])
             except (KeyError, TypeError):  # written by another version of newsdesk: drop, the feed brings it back
                 continue
-            article = self._article(entry, item.get("title") or parsed.title, url, result, retry,
+            article = self._article(entry, item.get("title") or feed_title, url, result, work.retry,
                                     attempts=int(item.get("attempts", 0)))
-            if article is not None and ident not in retry:
-                articles.append(article)
+            if article is not None and ident not in work.retry:
+                work.articles.append(article)
 
-        try:
-            with self.lock or nullcontext():
-                report.merge(self.indexer.sync_articles(articles))
-        except Exception as exc:  # the store is unreachable or refuses: keep the old ETag, retry the whole poll
-            log.exception("feed %s: indexing failed", url)
-            return self._failed(url, st, result, f"cannot index: {exc}", None)
-
-        if result.not_modified:
-            fingerprints = known
+    def _succeeded(self, url: str, st: dict[str, Any], result: PollResult, parsed: ParsedFeed, response: Any,
+                   work: _Round) -> None:
+        """Record the poll: next poll time, fingerprints, page retries, validators (ETag) and the outcome."""
+        report = result.report
+        fingerprints = work.known if result.not_modified else work.fingerprints
         now = time.time()
-        for item in retry.values():  # waits count from the end of this poll, however long indexing took
+        for item in work.retry.values():  # waits count from the end of this poll, however long indexing took
             if "wait" in item:
                 item["next_try"] = now + item.pop("wait")
         result.next_poll = now + self.settings.feed_interval
-        error = f"{len(report.failures)} failed: {report.failures[0]}" if report.failures else None
+        error = report.error()
         if error:
             log.warning("feed %s: %s", url, error)
         fields: dict[str, Any] = dict(
             kind="feed", title=parsed.title, last_sync=now_iso(), last_attempt=now_iso(), error=error,
             error_at=now_iso() if error else st.get("error_at"), failures=0, next_poll_at=result.next_poll,
-            next_poll=_iso(result.next_poll), entries=fingerprints, retry=retry,
+            next_poll=_iso(result.next_poll), entries=fingerprints, retry=work.retry,
         )
         if not result.not_modified:
             fields.update(etag=response.headers.get("etag"), modified=response.headers.get("last-modified"),
                           added=report.added, updated=report.updated, removed=0, failed=len(report.failures))
         self.state.update(url, **fields)
-        return result
 
     def _article(self, entry: Entry, feed_title: str, url: str, result: PollResult,
                  retry: dict[str, dict[str, Any]], attempts: int) -> Article | None:
@@ -363,7 +264,7 @@ class FeedPoller:
     def _backoff(self, failures: int) -> float:
         """The poll interval, doubled per consecutive failure, capped by ``feed_max_backoff``."""
         interval = self.settings.feed_interval
-        return min(interval * 2 ** failures, max(self.settings.feed_max_backoff, interval))
+        return doubling_wait(interval, failures, max(self.settings.feed_max_backoff, interval))
 
 
 def _iso(epoch: float) -> str:

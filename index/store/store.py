@@ -19,22 +19,20 @@ someone else reopens the store, which reloads it from disk (``Store.catch_up``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 
-import chromadb
 import numpy as np
-from chromadb.api.shared_system_client import SharedSystemClient
-from chromadb.config import Settings as ChromaSettings
-from filelock import FileLock
 
 from index.settings import IndexSettings
+from index.store.connection import Connection, StoreError, shared_connection
+from index.store.filters import Filters
+from index.store.passages import Passage, chunk_version, passage_from
+from index.store.records import ArticleRecord
 
 log = logging.getLogger(__name__)
 
@@ -42,153 +40,14 @@ PAGE = 5000
 """Rows per Chroma get/upsert call: under every Chroma version's maximum batch size."""
 
 
-class StoreError(RuntimeError):
-    """The store cannot be used as asked; the message says why and what to do."""
-
-
-@dataclass(frozen=True, slots=True)  # a sync holds one per stored article: slots save ~250 bytes each
-class ArticleRecord:
-    article_id: str
-    content_hash: str
-    text_hash: str
-    """Whitespace- and case-insensitive hash of the text alone: the same story from two places."""
-    version: str
-    """Committed version; empty while the article's first version is still being written."""
-    pending: str
-    origin: str
-    line: int
-    n_chunks: int
-    title: str
-    source: str
-    published: str
-    url: str
-
-    @classmethod
-    def from_meta(cls, article_id: str, meta: dict[str, Any]) -> ArticleRecord:
-        return cls(
-            article_id=article_id,
-            content_hash=str(meta.get("hash", "")),
-            text_hash=str(meta.get("text_hash", "")),
-            version=str(meta.get("version", "")),
-            pending=str(meta.get("pending", "")),
-            origin=str(meta.get("origin", "")),
-            line=int(meta.get("line", -1)),
-            n_chunks=int(meta.get("n_chunks", 0)),
-            title=str(meta.get("title", "")),
-            source=str(meta.get("source", "")),
-            published=str(meta.get("published", "")),
-            url=str(meta.get("url", "")),
-        )
-
-    def to_meta(self) -> dict[str, Any]:
-        return {
-            "hash": self.content_hash, "text_hash": self.text_hash, "version": self.version,
-            "pending": self.pending, "origin": self.origin,
-            "line": self.line, "n_chunks": self.n_chunks, "title": self.title, "source": self.source,
-            "published": self.published, "url": self.url,
-        }
-
-
-def article_key(article_id: str) -> str:
-    return hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:20]
-
-
-def chunk_id(article_id: str, version: str, index: int) -> str:
-    return f"{article_key(article_id)}:{version[:16]}:{index}"
-
-
-def date_number(iso: str | None) -> int:
-    """Publication date as YYYYMMDD: Chroma range filters compare numbers, not strings. 0 when unknown."""
-    if not iso:
-        return 0
-    try:
-        day = date.fromisoformat(iso[:10])
-    except ValueError:
-        return 0
-    return day.year * 10000 + day.month * 100 + day.day
-
-
-def make_client(settings: IndexSettings) -> Any:
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_host:
-        try:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
-        except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here
-            raise StoreError(f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
-                             f"({exc})") from None
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
-
-
-def _opening_lock(settings: IndexSettings) -> AbstractContextManager[Any]:
-    """Serialise the first open of an on-disk store across processes.
-
-    Chroma creates its SQLite tables on first open without guarding against a second process doing the same, so
-    two processes starting on a fresh home at once crash one of them ("table collections already exists",
-    "database is locked"). A server does its own serialising.
-    """
-    if settings.chroma_host:
-        return nullcontext()
-    settings.chroma_path.parent.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(settings.chroma_path.with_name(settings.chroma_path.name + ".open.lock")))
-
-
-class _Connection:
-    """A client of one store with its two collections, and the store's write stamp as of the view it holds."""
-
-    def __init__(self, settings: IndexSettings, client: Any = None) -> None:
-        self.settings = settings
-        self.shared = client is None and not settings.chroma_host
-        """An on-disk store this process opened itself: other processes may write to it behind Chroma's back."""
-        self.lock = threading.Lock()
-        """Held while the stamp is read or moved, so a thread never mistakes this process's write for another's."""
-        if client is None:
-            self.client, self.chunks, self.articles = _open(settings)
-        else:
-            self.client = client
-            self.chunks, self.articles = _collections(client, settings)
-        self.stamp: int | None = None
-
-    def reopen(self) -> None:
-        # Chroma hands out one cached System per path: forgetting it makes the new client load the store from disk.
-        # The old client is left to the garbage collector, not closed: a search on another thread may still use it.
-        SharedSystemClient.clear_system_cache()
-        self.client, self.chunks, self.articles = _open(self.settings)
-
-
-_CONNECTIONS: dict[str, _Connection] = {}
-_CONNECTIONS_LOCK = threading.Lock()
-
-
-def _connection(settings: IndexSettings) -> _Connection:
-    """One connection per on-disk store per process, shared by all its ``Store`` objects (the web app has several),
-    so one reopen moves them all: two Chroma clients of one path in one process would go stale on each other."""
-    key = str(settings.chroma_path.resolve())
-    with _CONNECTIONS_LOCK:
-        if key not in _CONNECTIONS:
-            _CONNECTIONS[key] = _Connection(settings)
-        return _CONNECTIONS[key]
-
-
-def _open(settings: IndexSettings) -> tuple[Any, Any, Any]:
-    with _opening_lock(settings):
-        client = make_client(settings)
-        return client, *_collections(client, settings)  # the collections are created under the lock too
-
-
-def _collections(client: Any, settings: IndexSettings) -> tuple[Any, Any]:
-    """The passages and the manifest, created if missing."""
-    chunks = client.get_or_create_collection(f"{settings.collection}_chunks", embedding_function=None,
-                                             configuration={"hnsw": {"space": "cosine"}})
-    articles = client.get_or_create_collection(f"{settings.collection}_articles", embedding_function=None)
-    return chunks, articles
-
-
 class Store:
+    """The passage repository. ``search``-side callers use ``nearest``, ``passages``, ``committed``, ``vectors``,
+    ``scan_passages``; the sync uses the manifest and the writes, always inside ``writing()``."""
+
     def __init__(self, settings: IndexSettings, client: Any = None) -> None:
         self.settings = settings
         shared = client is None and not settings.chroma_host
-        self._connection = _connection(settings) if shared else _Connection(settings, client)
+        self._connection = shared_connection(settings) if shared else Connection(settings, client)
         if shared:
             with self._connection.lock:
                 if self._connection.stamp is None:  # read before any vector is loaded: the view is at least this new
@@ -200,10 +59,12 @@ class Store:
 
     @property
     def chunks(self) -> Any:
+        """The raw passages collection: for the methods below, and for tests checking exactly what was written."""
         return self._connection.chunks
 
     @property
     def articles(self) -> Any:
+        """The raw manifest collection (see ``chunks``)."""
         return self._connection.articles
 
     # -- other processes' writes (see the module docstring) -----------------------------------------------------
@@ -287,20 +148,25 @@ class Store:
             self.articles.upsert(ids=[r.article_id for r in part], embeddings=[[0.0]] * len(part),
                                  metadatas=[r.to_meta() for r in part])
 
-    def _scan(self, collection: Any, include: list[str] | None = None,
-              where: dict[str, Any] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    def _pages(self, collection: Any, include: list[str],
+               where: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         offset = 0
         while True:
-            got = collection.get(include=include or ["metadatas"], where=where, limit=PAGE, offset=offset)
-            for rid, meta in zip(got["ids"], got["metadatas"]):
-                yield rid, meta or {}
+            got = collection.get(include=include, where=where, limit=PAGE, offset=offset)
+            yield got
             if len(got["ids"]) < PAGE:
                 return
             offset += PAGE
 
-    # -- passages ---------------------------------------------------------------------------------------------
+    def _scan(self, collection: Any, where: dict[str, Any] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        for got in self._pages(collection, ["metadatas"], where):
+            for rid, meta in zip(got["ids"], got["metadatas"]):
+                yield rid, meta or {}
+
+    # -- writing passages -------------------------------------------------------------------------------------
 
     def put_chunks(self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict[str, Any]]) -> None:
+        """``ids`` from ``chunk_id`` and ``metas`` from ``passage_meta``."""
         for at in range(0, len(ids), PAGE):
             self.chunks.upsert(ids=ids[at:at + PAGE], embeddings=vectors[at:at + PAGE],
                                documents=texts[at:at + PAGE], metadatas=metas[at:at + PAGE])
@@ -313,7 +179,7 @@ class Store:
         self.chunks.delete(where={"article_id": article_id})
         self.articles.delete(ids=[article_id])
 
-    def vectors_for(self, chunk_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    def vectors_by_hash(self, chunk_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by passage hash: an edited or moved article re-embeds only what changed."""
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(chunk_hashes))
@@ -336,6 +202,53 @@ class Store:
             else:
                 self.articles.delete(ids=[record.article_id])
         return len(pending)
+
+    # -- reading passages -------------------------------------------------------------------------------------
+
+    def nearest(self, vector: np.ndarray, n: int, *, ids: Sequence[str] | None = None,
+                filters: Filters | None = None) -> list[tuple[str, float]]:
+        """The ``n`` passages nearest ``vector`` with their cosine distances, nearest first: among ``ids`` only
+        when given, and only those ``filters`` admit (Chroma's ``where``: 50-270 ms at 50k passages, measured by
+        bench/query_speed.py; the dense retriever avoids it when it can). Uncommitted passages included."""
+        args: dict[str, Any] = {"query_embeddings": [vector.tolist()], "n_results": n, "include": ["distances"]}
+        if ids is not None:
+            args["ids"] = list(ids)
+        where = filters.where() if filters else None
+        if where is not None:
+            args["where"] = where
+        got = self.chunks.query(**args)
+        return list(zip(got["ids"][0], got["distances"][0]))
+
+    def passages(self, ids: Sequence[str]) -> dict[str, Passage]:
+        """Stored passages by id (score 0), uncommitted ones included (see ``committed``); ids no longer stored
+        (a sync deleted them) are missing."""
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        return {cid: passage_from(cid, text or "", meta or {})
+                for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def committed(self, passages: list[Passage]) -> list[Passage]:
+        """``passages`` without those of versions not (or no longer) committed (see the module docstring)."""
+        records = self.records_for([p.article_id for p in passages])
+        versions = {rid: r.version for rid, r in records.items()}
+        return [p for p in passages if versions.get(p.article_id) == chunk_version(p.chunk_id)]
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by passage id; ids no longer stored are missing."""
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=list(ids), include=["embeddings"])
+        return {cid: np.asarray(vector, dtype=np.float32) for cid, vector in zip(got["ids"], got["embeddings"])}
+
+    def scan_passages(self) -> Iterator[Passage]:
+        """Every passage of a committed version, read ``PAGE`` at a time (what the keyword index is built from)."""
+        committed = {rid: r.version for rid, r in self.records().items() if r.version}
+        for got in self._pages(self.chunks, ["documents", "metadatas"]):
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                meta = meta or {}
+                if committed.get(str(meta.get("article_id", ""))) == meta.get("version"):
+                    yield passage_from(cid, text or "", meta)
 
     # -- bookkeeping ------------------------------------------------------------------------------------------
 
@@ -363,5 +276,5 @@ class Store:
         collection.modify(metadata=merged)
 
     def counts(self) -> tuple[int, int]:
+        """Articles (manifest records, uncommitted ones included) and passages stored."""
         return self.articles.count(), self.chunks.count()
-

@@ -23,9 +23,9 @@ import httpcore
 import httpx
 
 from index.article import Article
-from index.html import extract_article
-from index.loaders import article_id, normalize_date
 from index.settings import IndexSettings
+from index.sources.html import extract_article
+from index.sources.loaders import article_id, normalize_date
 
 USER_AGENT = "newsdesk/0.1 (news article indexer; +https://github.com/newsdesk)"
 MAX_REDIRECTS = 5

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from index.settings import IndexSettings
-from index.sources_state import watched_sources
+from index.sources.state import watched_sources
 from index.store import Store
 
 
@@ -20,7 +20,7 @@ class Status:
     location: str
     last_sync: str | None
     watched: list[dict[str, object]] = field(default_factory=list)
-    """Watched folders and feeds with their last sync, counts and last error (see index.watch)."""
+    """Watched folders and feeds with their last sync, counts and last error (see index.sources.watch)."""
 
     def render(self) -> str:
         top = ", ".join(f"{name or '(unknown)'} ({n})" for name, n in list(self.sources.items())[:8])

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.settings import Settings
-from index.loaders import SUPPORTED
+from index.sources.files import SUPPORTED
 
 ALLOWED = tuple(sorted(SUPPORTED))
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)

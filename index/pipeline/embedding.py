@@ -20,7 +20,7 @@ from index.settings import DEFAULT_EMBED_MODEL, IndexSettings
 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-TOKENIZER_PATH = Path(__file__).parent / "models" / "minilm-tokenizer.json"
+TOKENIZER_PATH = Path(__file__).parent.parent / "models" / "minilm-tokenizer.json"
 MAX_WORDPIECES = 256
 
 
@@ -95,7 +95,7 @@ class OnnxMiniLM:
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         # Memory patterns are cached per input shape, and every batch has its own width: off, the peak RSS of a
-        # long index run stays ~200 MB lower (batch 8) at the same speed (bench/embed_models.py, notes of issue 2).
+        # long index run stays ~200 MB lower (batch 8) at the same speed (bench/embed_models.py measures it).
         options.enable_mem_pattern = False
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from assistant.types import Answer, Citation
-from index.status import Status
-from index.sync import SyncReport
+from index.pipeline.report import SyncReport
+from index.pipeline.status import Status
 
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 """``[3]`` or ``[1, 2]`` in an answer."""
@@ -150,7 +150,7 @@ def mode_html(mode: str, base_url: str | None = None) -> str:
 
 
 def library_html(status: Status) -> str:
-    """Counts and last sync for the library panel (see ``index.status``)."""
+    """Counts and last sync for the library panel (see ``index.pipeline.status``)."""
     rows = [("Articles", f"{status.articles:,}"), ("Passages (chunks)", f"{status.chunks:,}"),
             ("Sources", f"{len(status.sources):,}"), ("Last sync", status.last_sync or "never")]
     for w in status.watched:

@@ -1,4 +1,4 @@
-"""Read article files (txt, md, html, json, jsonl) into `Article` records.
+"""Read one article file (txt, md, html, json, jsonl) into `Article` records; ``files`` finds the files.
 
 Every problem becomes a `Failure` with a one-line reason instead of an exception, so one bad file never stops a
 sync and never touches what is already indexed.
@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,13 +17,10 @@ from urllib.parse import urlsplit
 import yaml
 
 from index.article import Article, Failure, Loaded, unencodable
-from index.html import extract_article
-from index.markup import plain_text
 from index.settings import IndexSettings
-
-SINGLE_ARTICLE = {".txt", ".text", ".md", ".markdown", ".html", ".htm"}
-COLLECTIONS = {".json", ".jsonl", ".ndjson"}
-SUPPORTED = SINGLE_ARTICLE | COLLECTIONS
+from index.sources.files import COLLECTIONS, SUPPORTED
+from index.sources.html import extract_article
+from index.sources.markup import plain_text
 
 MAX_TITLE_CHARS = 200
 _FILENAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -43,45 +38,6 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 
 class LoadError(Exception):
     """A whole file cannot be read; the message is the one-line reason."""
-
-
-def iter_files(root: Path, follow_external: bool = False) -> Iterator[Path | Failure]:
-    """Files below a folder, sorted, skipping hidden entries and never looping on symlinked folders.
-
-    A symbolic link (to a file or a folder) whose target lies outside ``root`` is not followed unless
-    ``follow_external``: ``ln -s /etc/passwd news/x.txt`` would otherwise put that file in the index and show it in
-    answers. Each one skipped comes out as a ``Failure`` saying why; links inside ``root`` are followed.
-    """
-    seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        real = os.path.realpath(dirpath)
-        if real in seen:
-            dirnames[:] = []
-            continue
-        seen.add(real)
-        kept = []
-        for name in sorted(d for d in dirnames if not d.startswith(".")):
-            skipped = None if follow_external else external_link(Path(dirpath) / name, root, "folder")
-            if skipped:
-                yield skipped
-            else:
-                kept.append(name)
-        dirnames[:] = kept
-        for name in sorted(filenames):
-            if not name.startswith("."):
-                path = Path(dirpath) / name
-                yield (None if follow_external else external_link(path, root)) or path
-
-
-def external_link(path: Path, root: Path, kind: str = "file") -> Failure | None:
-    """A ``Failure`` when ``path`` is a symbolic link whose existing target lies outside the folder ``root``."""
-    if not os.path.islink(path):
-        return None
-    target, inside = os.path.realpath(path), os.path.realpath(root)
-    if target == inside or target.startswith(inside.rstrip(os.sep) + os.sep) or not os.path.exists(target):
-        return None  # (a broken link is reported as such by load_file)
-    return Failure(str(path.absolute()), f"symbolic link to a {kind} outside {root.absolute()}: skipped "
-                                         "(set NEWSDESK_FOLLOW_EXTERNAL_LINKS=1 to index it)")
 
 
 def load_file(path: Path, settings: IndexSettings) -> Loaded:

@@ -8,7 +8,7 @@ written is not indexed half: where the platform reports closes (inotify), a file
 held back; everywhere, a file whose size or mtime moved without an event waits another quiet period, and any later
 write triggers a re-sync.
 
-Feeds are polled by ``index.feeds.FeedPoller`` on their own thread, so a slow feed never delays a folder. Index
+Feeds are polled by ``index.sources.poller.FeedPoller`` on their own thread, so a slow feed never delays a folder. Index
 writes from both threads are serialized by one lock.
 """
 
@@ -37,11 +37,14 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-from index.feeds import FeedPoller
-from index.remote import Fetcher, is_url
+from index.pipeline.report import SyncReport
+from index.pipeline.sync import Indexer
 from index.settings import IndexSettings
-from index.sources_state import SourcesState, now_iso
-from index.sync import Indexer, SyncReport, _ignorable
+from index.sources.backoff import doubling_wait
+from index.sources.files import ignorable
+from index.sources.poller import FeedPoller
+from index.sources.remote import Fetcher, is_url
+from index.sources.state import SourcesState, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +281,7 @@ class Watcher:
         except Exception as exc:  # store unreachable, model mismatch...: report, retry the whole folder later
             failures = self._errors.get(key, 0) + 1
             self._errors[key] = failures
-            wait = min(max(self.debounce, 5.0) * 2 ** failures, max(self.settings.feed_max_backoff, 5.0))
+            wait = doubling_wait(max(self.debounce, 5.0), failures, max(self.settings.feed_max_backoff, 5.0))
             reason = f"{type(exc).__name__}: {exc}"
             log.warning("sync of %s failed (%s); retrying in %.0f s", key, reason, wait)
             with self._cond:
@@ -290,15 +293,11 @@ class Watcher:
             self._emit(SyncEvent(key, root.kind, f"failed: {reason} (retrying in {wait:.0f} s)", error=reason))
             return
         self._errors.pop(key, None)
-        error = f"{report.failed} failed: {report.failures[0]}" if report.failures else None
+        error = report.error()
         self.state.update(key, kind=root.kind, last_sync=now_iso(), last_attempt=now_iso(), error=error,
                           error_at=now_iso() if error else None, failures=0, added=report.added,
                           updated=report.updated, removed=report.removed, failed=report.failed)
-        summary = report.summary()
-        if report.failures:
-            more = report.failed - 1
-            summary += f" — {report.failures[0]}" + (f" (+{more} more)" if more else "")
-        self._emit(SyncEvent(key, root.kind, summary, report=report, error=error))
+        self._emit(SyncEvent(key, root.kind, report.summary_line(), report=report, error=error))
 
     # -- feeds (their own thread) ------------------------------------------------------------------------------
 
@@ -352,7 +351,7 @@ def _relevant(root: _Root, raw: str | bytes) -> str | None:
     if path != base and not path.startswith(base + os.sep):
         return None
     rel = Path(path[len(base):].lstrip(os.sep))
-    if any(part.startswith(".") for part in rel.parts) or _ignorable(Path(path)):
+    if any(part.startswith(".") for part in rel.parts) or ignorable(Path(path)):
         return None
     return path
 

@@ -22,10 +22,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from assistant.dates import DateError, parse_day
 from assistant.limits import QuestionError, check_question, check_text
 from assistant.settings import Settings
 from assistant.types import Answer, Delta, Turn
-from index.tokens import count_tokens
+from index.pipeline.tokens import count_tokens
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +115,8 @@ def parse_request(body: Any, settings: Settings) -> ChatRequest:
     return ChatRequest(
         question=dialogue[-1][1].strip(),
         history=history,
-        since=_date(body.get("since"), "since"),
-        until=_date(body.get("until"), "until"),
+        since=_day(body, "since"),
+        until=_day(body, "until"),
         sources=sources,
         stream=body.get("stream") is True,
         model=str(body.get("model") or MODEL_ID),
@@ -133,13 +134,11 @@ def _check_options(body: dict[str, Any]) -> None:
             raise RequestError(f"'{name}' must be a positive integer, got {value!r}", name)
 
 
-def _date(value: Any, name: str) -> date | None:
-    if value in (None, ""):
-        return None
+def _day(body: dict[str, Any], name: str) -> date | None:
     try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise RequestError(f"'{name}' must be a date (YYYY-MM-DD), got {value!r}", name) from None
+        return parse_day(body.get(name), f"'{name}'")
+    except DateError as exc:
+        raise RequestError(str(exc), name) from None
 
 
 def _extras(answer: Answer) -> dict[str, Any]:

@@ -1,0 +1,22 @@
+"""The offline answer: sentences lifted verbatim from the retrieved passages, each followed by its citation.
+
+Grounded by construction: the answer only ever contains text that is in a cited passage, and every sentence's span
+inside its passage is kept (``Citation.quotes``) so a front end can highlight it. The steps, one module each:
+
+- ``sentences``: the passages' sentences, each once, and their features; a sentence leaning on the one before
+  brings it along (``Unit``).
+- ``scoring``: keyword scores for all, MiniLM similarity for the best candidates; the weights.
+- ``selection``: maximal marginal relevance plus a bonus for question terms not yet covered.
+- ``kind`` and ``verdict``: whether the picked sentences answer at all (the refusal decision).
+- ``compose``: the answer text in reading order, numbered citations.
+- ``refusal``: what is said instead.
+- ``extractive``: the steps in order (``extract``).
+"""
+
+from assistant.answer.extractive import Extract, extract
+from assistant.answer.kind import answer_type
+from assistant.answer.refusal import REFUSAL, describe, is_refusal, refusal_text
+from assistant.answer.verdict import Evidence, Thresholds, Verdict, decide
+
+__all__ = ["REFUSAL", "Evidence", "Extract", "Thresholds", "Verdict", "answer_type", "decide", "describe", "extract",
+           "is_refusal", "refusal_text"]

@@ -1,0 +1,12 @@
+"""The passage repository: the only code that imports chromadb or touches its collections (see ``store.py``)."""
+
+from index.store.connection import StoreError
+from index.store.filters import Filters, day_of
+from index.store.passages import Passage, chunk_id, chunk_version, date_number, passage_from, passage_meta
+from index.store.records import ArticleRecord
+from index.store.store import PAGE, Store
+
+__all__ = [
+    "PAGE", "ArticleRecord", "Filters", "Passage", "Store", "StoreError", "chunk_id", "chunk_version", "date_number",
+    "day_of", "passage_from", "passage_meta",
+]
