@@ -8,17 +8,30 @@ never reaches the LLM, and the extractive answer is ready as the fallback when t
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import replace
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 
-from assistant.answer import REFUSAL, Extract, extract, is_refusal, refusal_text
+from assistant.answer import (
+    REFUSAL,
+    Extract,
+    answer_type,
+    extract,
+    is_refusal,
+    is_timeline,
+    refusal_text,
+    timeline,
+    timeline_topic,
+)
+from assistant.answer.occurrences import latest_occurrence
 from assistant.chat import standalone
 from assistant.limits import check_question, check_text
 from assistant.llm import LLM, LLMFailure, Markers, build_answer_prompt, cited, tidy
-from assistant.query import infer_filters
+from assistant.published import PublishedDays
+from assistant.query import DAY_GRACE, period_text, read_question
 from assistant.retrieval import Retriever
 from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Delta, Filters, Passage, Turn
@@ -56,8 +69,9 @@ class Assistant:
         self.embedder = embedder or make_embedder(settings)
         self.retriever = Retriever(settings, self.store, self.embedder)
         self.llm = LLM(settings) if settings.llm_enabled else None
-        self.today: Callable[[], date] = date.today
-        """Relative dates ("yesterday") are resolved against this; tests pin it."""
+        pinned = settings.today
+        self.today: Callable[[], date] = (lambda: pinned) if pinned else date.today
+        """Dates in questions ("yesterday", "on January 2") are read against this (``NEWSDESK_TODAY`` pins it)."""
 
     @property
     def mode(self) -> str:
@@ -95,13 +109,12 @@ class Assistant:
         today = self.today()
         asked, notice = standalone(question, history, today, llm)
         clock.lap("rewrite")
-        filters, query = self._filters(asked, since, until, sources, today)
-        passages = self.retriever.search(query, self.settings.top_k, filters) if query.strip() else []
-        clock.lap("retrieve")
-        found = extract(query, passages, self.embedder, dates_filtered=bool(filters.since or filters.until))
-        clock.lap("extract")
+        evidence = self._evidence(asked, Filters(since, until, tuple(sources or ())), today, clock)
+        notice = add_notice(notice, evidence.notice) if evidence.notice else notice
+        found, filters = with_date_for_when(asked, evidence.found), evidence.filters
         if not found.verdict.answerable:
-            answer = yield from refuse(asked, found, filters, "offline" if llm is None else self.mode, notice)
+            answer = yield from refuse(asked, found, filters, "offline" if llm is None else self.mode, notice,
+                                       evidence.newest if evidence.about_period else None)
         elif llm is None:
             answer = yield from offline_answer(asked, found, notice)
         else:
@@ -109,15 +122,65 @@ class Assistant:
         answer.timings_ms = clock.total()
         yield answer
 
-    def _filters(self, question: str, since: date | None, until: date | None, sources: Sequence[str] | None,
-                 today: date) -> tuple[Filters, str]:
-        """Filters given by the caller win; the question may add the ones it names itself ("in December 2024",
-        "from Reuters"). Returns them and the question to search with (without its date phrases)."""
-        given = Filters(since, until, tuple(sources or ()))
-        inferred, query = infer_filters(question, today, self.retriever.known_sources())
-        merged = replace(given, since=given.since or inferred.since, until=given.until or inferred.until,
-                         sources=given.sources or inferred.sources)
-        return merged, query or question
+    def _evidence(self, asked: str, given: Filters, today: date, clock: Stopwatch) -> Evidence:
+        """The passages to answer from. Dates the caller set are a wall; dates the question names are evidence:
+        articles of that period first, then (saying so) the closest evidence outside it, unless the question asks
+        about the period itself. Articles published after ``today`` (plus a day's grace) are not news yet."""
+        days = self.retriever.published_days()
+        frame = read_question(asked, today, self.retriever.known_sources(), days)
+        # one line per article by date: asked for ("How has X developed?"), or what a period held ("What happened
+        # on 2 January?"); on ``asked``, since "since March" is gone from ``frame.query``
+        lines = is_timeline(asked) or frame.about_period
+        walls = Filters(given.since, given.until, given.sources or frame.sources)
+        newest = days.newest(not_after=today + timedelta(days=DAY_GRACE))
+        if given.since or given.until:
+            outside = frame.names_period and not overlaps((frame.since, frame.until), (given.since, given.until))
+            note = (f"The question names {period_text(frame.since, frame.until)}, outside the date filter "
+                    f"({period_text(given.since, given.until)}); searched within the filter.") if outside else None
+            return self._look(frame.query, walls, today, clock, note, newest, as_timeline=lines)
+        period = (frame.since, frame.until) if frame.names_period else frame.year
+        if period is None:
+            return self._look(frame.query, walls, today, clock, None, newest, recent_first=not lines, as_timeline=lines)
+        inside = self._look(frame.query, replace(walls, since=period[0], until=period[1]), today, clock, None,
+                            newest, about_period=frame.about_period, as_timeline=lines)
+        if inside.found.verdict.answerable or frame.about_period:
+            return inside
+        for other in same_days_other_years(period, days):  # "2 January 2026" when the story is from 2 January 2024
+            wider = self._look(frame.query, replace(walls, since=other[0], until=other[1]), today, clock, None,
+                               newest, as_timeline=lines)
+            if wider.found.verdict.answerable:
+                break
+        else:
+            wider = self._look(frame.query, walls, today, clock, None, newest, as_timeline=lines)
+            if not wider.found.verdict.answerable:
+                return wider  # the refusal then names the closest articles, wherever they are
+        shown = sorted({c.published for c in wider.found.citations if c.published})
+        dated = ", ".join(day_text(day) for day in shown) or "undated articles"
+        return replace(wider, notice=f"No article from {period_text(*period)} answers this; this is from {dated}.")
+
+    def _look(self, query: str, filters: Filters, today: date, clock: Stopwatch, notice: str | None,
+              newest: date | None, about_period: bool = False, recent_first: bool = False,
+              as_timeline: bool = False) -> Evidence:
+        """Retrieve and extract within ``filters``, leaving out articles from after ``today``; ``recent_first``: a
+        question naming no time prefers the latest occurrence of what it asks about; ``as_timeline``: one line per
+        article by date (over twice as many passages), else the usual answer."""
+        horizon = (today + timedelta(days=DAY_GRACE)).isoformat()
+        search = (timeline_topic(query) or query) if as_timeline else query
+        found_passages = self.retriever.search(search, 2 * self.settings.top_k, filters) if query.strip() else []
+        wide = [p for p in found_passages if not p.published or p.published <= horizon]
+        passages = wide[:self.settings.top_k]
+        if recent_first:
+            passages = newest_among_ties(passages)
+        clock.lap("retrieve")
+        dated = bool(filters.since or filters.until)
+        found = ((timeline(query, wide, self.embedder, dates_filtered=dated) if as_timeline else None)
+                 or extract(query, passages, self.embedder, dates_filtered=dated))
+        if recent_first:
+            found, latest = latest_occurrence(found)
+            if latest:
+                notice = f"The articles tell of this more than once; this is the latest, from {day_text(latest)}."
+        clock.lap("extract")
+        return Evidence(found, filters, notice, newest, about_period)
 
     def _generate(self, llm: LLM, asked: str, found: Extract, filters: Filters, today: date, notice: str | None,
                   clock: Stopwatch) -> Step:
@@ -129,7 +192,7 @@ class Assistant:
         ranked += [p for p in passages if p not in ranked]
         pieces: list[str] = []
         try:
-            prompt = build_answer_prompt(asked, ranked, self.settings, today)
+            prompt = build_answer_prompt(asked, ranked, self.settings, today, timeline=is_timeline(asked))
             markers = Markers(len(prompt.passages))
             for piece in marked_stream(llm, prompt.messages, prompt.max_tokens, markers, clock):
                 pieces.append(piece)
@@ -154,8 +217,83 @@ class Assistant:
         return Answer(asked, text, citations, False, self.mode, notice)
 
 
-def refuse(asked: str, found: Extract, filters: Filters, mode: str, notice: str | None) -> Step:
+@dataclass(frozen=True)
+class Evidence:
+    found: Extract
+    filters: Filters
+    """The filters the passages were retrieved within (a refusal names them)."""
+    notice: str | None = None
+    newest: date | None = None
+    """The newest article's publication day, not after today."""
+    about_period: bool = False
+
+
+OTHER_YEARS = 3
+"""Earlier or later years tried for a day or month the question names before the whole collection is searched."""
+
+
+def same_days_other_years(period: tuple[date | None, date | None], days: PublishedDays) -> list[tuple[date, date]]:
+    """The same days of other years in which the collection has articles, nearest year first: a day or month named
+    with the wrong year (or a recurring date) most likely means that one. Only for periods of up to a month."""
+    since, until = period
+    if since is None or until is None or (until - since).days > 31 or since.year != until.year:
+        return []
+    found = []
+    for year in sorted({d.year for d in days.days} - {since.year}, key=lambda y: abs(y - since.year)):
+        try:
+            shifted = (since.replace(year=year), until.replace(year=year))
+        except ValueError:  # 29 February
+            continue
+        if days.any_between(*shifted):
+            found.append(shifted)
+    return found[:OTHER_YEARS]
+
+
+NAMES_A_DATE = re.compile(r"\b(?:(?:19|20)\d{2}|january|february|march|april|may|june|july|august|september|"
+                          r"october|november|december)\b", re.IGNORECASE)
+"""A date a reader can place: a month or a year ("on Thursday", "hours after" cannot be placed)."""
+
+
+def with_date_for_when(asked: str, found: Extract) -> Extract:
+    """A "when" question answered by sentences that name no date ("hours after his press conference") gets the
+    cited article's publication day first: that is the date the reader asked for."""
+    if not found.verdict.answerable or answer_type(asked)[0] != "time" or NAMES_A_DATE.search(found.text):
+        return found
+    day = next((c.published for c in found.citations if c.published), None)
+    if day is None:
+        return found
+    lead = f"Reported on {day_text(day)}: "
+    return replace(found, text=lead + found.text, pieces=[lead, *found.pieces])
+
+
+RECENT_BAND = 0.9
+"""Passages scoring within this fraction of the best are near-ties; among them the newest article comes first."""
+
+
+def newest_among_ties(passages: list[Passage]) -> list[Passage]:
+    """The best passages with the latest articles first (undated last), so "Who won the cup?" is answered from the
+    latest final rather than whichever one ranked a hair higher; the rest keep their order."""
+    if not passages:
+        return passages
+    ties = [p for p in passages if p.score >= RECENT_BAND * passages[0].score]
+    rest = [p for p in passages if p.score < RECENT_BAND * passages[0].score]
+    return sorted(ties, key=lambda p: p.published or "", reverse=True) + rest
+
+
+def day_text(iso: str) -> str:
+    day = date.fromisoformat(iso[:10])
+    return period_text(day, day)
+
+
+def overlaps(a: tuple[date | None, date | None], b: tuple[date | None, date | None]) -> bool:
+    return (a[0] or date.min) <= (b[1] or date.max) and (b[0] or date.min) <= (a[1] or date.max)
+
+
+def refuse(asked: str, found: Extract, filters: Filters, mode: str, notice: str | None,
+           newest: date | None = None) -> Step:
     text = refusal_text(found.passages, filters)
+    if newest is not None and not found.passages:
+        text += f" The newest article is from {period_text(newest, newest)}."
     yield Delta(text)
     return Answer(asked, text, [], True, mode, notice)
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from assistant.llm import LLM, LLMFailure, condense_messages
+from assistant.query import without_dates
 from assistant.terms import MONTHS, WEEKDAYS, capitalised_phrases, question_terms
 from assistant.text import words
 from assistant.types import Turn
@@ -83,6 +84,8 @@ def follow_up(question: str, history: Sequence[Turn]) -> str:
     body = LEADING.sub("", question).strip().rstrip("?").strip()
     if not body:
         return question
+    if without_dates(body)[1]:  # "And in the December one?": its own date replaces the one it follows up on
+        subject = without_dates(subject)[0]
     return f"{body[0].upper()}{body[1:]} ({subject})?"
 
 

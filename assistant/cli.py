@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from assistant.dates import DateError, parse_day
+from assistant.dates import DateError, parse_range
 from assistant.limits import QuestionError
 from assistant.report import report_lines
 from assistant.settings import Settings, load_settings
@@ -253,7 +253,8 @@ class NothingIndexed(RuntimeError):
 
 
 def _filter_args(args: argparse.Namespace) -> tuple[Any, Any, list[str] | None]:
-    return parse_day(args.since, "--since"), parse_day(args.until, "--until"), list(args.source or []) or None
+    since, until = parse_range(args.since, args.until, ("--since", "--until"))
+    return since, until, list(args.source or []) or None
 
 
 def _assistant(settings: Settings) -> Any:

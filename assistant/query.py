@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from assistant.published import PublishedDays
+from assistant.terms import question_terms
 from assistant.types import Filters
 
 DAY_GRACE = 1
@@ -74,10 +76,35 @@ class _Span:
     end: int
 
 
-def infer_filters(question: str, today: date, known_sources: Sequence[str]) -> tuple[Filters, str]:
-    """Filters named by the question and the question without its date phrases (see the module docstring)."""
-    spans = _relative_spans(question, today) + _absolute_spans(question, today)
-    spans = _drop_overlaps(spans)
+@dataclass(frozen=True)
+class TimeFrame:
+    """What a question says about time, read against today and the collection."""
+
+    since: date | None = None
+    until: date | None = None
+    """The period its date phrases name (both None when it names none)."""
+    year: tuple[date, date] | None = None
+    """A bare year naming the occurrence of a recurring event ("the 2022 final", "2023's budget")."""
+    about_period: bool = False
+    """It asks what happened in that period ("What happened last week?"), nothing more specific."""
+    sources: tuple[str, ...] = ()
+    query: str = ""
+    """The question without its date phrases, to search with."""
+
+    @property
+    def names_period(self) -> bool:
+        return bool(self.since or self.until)
+
+
+GENERIC = frozenset("new news latest happen happened happening headlines headline events event stories story "
+                    "anything going report reported reports articles article".split())
+"""Words that ask about a period as a whole rather than about something in it."""
+
+
+def read_question(question: str, today: date, known_sources: Sequence[str], days: PublishedDays | None = None
+                  ) -> TimeFrame:
+    """The question's period, bare year and sources, and the question to search with (see the module docstring)."""
+    spans = _drop_overlaps(_relative_spans(question, today) + _absolute_spans(question, today, days))
     since = until = None
     if spans:
         starts = [s.since for s in spans]
@@ -89,7 +116,55 @@ def infer_filters(question: str, today: date, known_sources: Sequence[str]) -> t
         cleaned = cleaned[:span.start] + " " + cleaned[span.end:]
     cleaned = re.sub(r"\s+([?.!,;:])", r"\1", " ".join(cleaned.split()))
     cleaned = re.sub(r"[,;:]+([?.!])", r"\1", re.sub(r"([,;:])[,;:]+", r"\1", cleaned)).strip(" ,;:")
-    return Filters(since, until, tuple(sources_named(question, known_sources))), cleaned or question
+    years = sorted(int(m.group("year")) for m in re.finditer(_YEAR + _END, cleaned))
+    year = (date(years[0], 1, 1), date(years[-1], 12, 31)) if years else None
+    about = bool(spans) and all(t.word in GENERIC for t in question_terms(cleaned))
+    return TimeFrame(since, until, year, about, tuple(sources_named(question, known_sources)), cleaned or question)
+
+
+def infer_filters(question: str, today: date, known_sources: Sequence[str], days: PublishedDays | None = None
+                  ) -> tuple[Filters, str]:
+    """The question's period and sources as filters, and the question to search with."""
+    frame = read_question(question, today, known_sources, days)
+    return Filters(frame.since, frame.until, frame.sources), frame.query
+
+
+def without_dates(text: str) -> tuple[str, bool]:
+    """``text`` without its date phrases, and whether it had any (the positions do not depend on today)."""
+    frame = read_question(text, date.today(), ())
+    return frame.query, frame.names_period
+
+
+def period_of(text: str, today: date) -> tuple[date | None, date | None] | None:
+    """A whole filter value read as a period ("last week", "2 January 2024", "December", "yesterday"), or None
+    when it is not one date expression: the filters a person types go through the same reading as questions."""
+    spans = _drop_overlaps(_relative_spans(text, today) + _absolute_spans(text, today, None))
+    if len(spans) != 1 or (text[:spans[0].start] + text[spans[0].end:]).strip(" ,.;:"):
+        return None
+    return spans[0].since, spans[0].until
+
+
+def period_text(since: date | None, until: date | None) -> str:
+    """ "2 January 2024", "2–3 January 2024", "December 2024", "2024", "since 1 March 2025" """
+    if since and until:
+        if since == until:
+            return _day(since)
+        if since.year == until.year:
+            if (since.month, since.day, until.month, until.day) == (1, 1, 12, 31):
+                return str(since.year)
+            if since.month == until.month:
+                if since.day == 1 and until.day == calendar.monthrange(until.year, until.month)[1]:
+                    return f"{calendar.month_name[since.month]} {since.year}"
+                return f"{since.day}–{until.day} {calendar.month_name[since.month]} {since.year}"
+            return f"{since.day} {calendar.month_name[since.month]} – {_day(until)}"
+        return f"{_day(since)} – {_day(until)}"
+    if since:
+        return f"since {_day(since)}"
+    return f"up to {_day(until)}" if until else "any time"
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {calendar.month_name[day.month]} {day.year}"
 
 
 def sources_named(question: str, known_sources: Sequence[str]) -> list[str]:
@@ -149,24 +224,24 @@ def _relative_spans(question: str, today: date) -> list[_Span]:
     return spans
 
 
-def _absolute_spans(question: str, today: date) -> list[_Span]:
-    cued = _cued_spans(question, today)
-    return cued + _bare_spans(question, today, [(s.start, s.end) for s in cued])
+def _absolute_spans(question: str, today: date, days: PublishedDays | None) -> list[_Span]:
+    cued = _cued_spans(question, today, days)
+    return cued + _bare_spans(question, today, [(s.start, s.end) for s in cued], days)
 
 
-def _cued_spans(question: str, today: date) -> list[_Span]:
+def _cued_spans(question: str, today: date, days: PublishedDays | None) -> list[_Span]:
     """Dates after a preposition: "on 2 January", "since March", "between 9 and 15 December"."""
     spans: list[_Span] = []
     for cue in _CUE.finditer(question):
         word = cue.group("cue").lower()
-        parsed = _parse_at(question, cue.end(), today)
+        parsed = _parse_at(question, cue.end(), today, days)
         if parsed is None:
             continue
         first, end = parsed
         since, until = first
         if word in ("between", "from"):
             join = _RANGE_JOIN.match(question, end)
-            second = _parse_at(question, join.end(), today) if join else None
+            second = _parse_at(question, join.end(), today, days) if join else None
             if second is not None:
                 (_, until), end = second
                 if since > until:  # "between March and May 2024": the year written once counts for both
@@ -189,7 +264,8 @@ def _cued_spans(question: str, today: date) -> list[_Span]:
     return spans
 
 
-def _bare_spans(question: str, today: date, taken: list[tuple[int, int]]) -> list[_Span]:
+def _bare_spans(question: str, today: date, taken: list[tuple[int, int]], days: PublishedDays | None
+                ) -> list[_Span]:
     """Specific dates without a preposition ("Kyiv strike, 2 January 2024") outside the ``taken`` spans."""
     spans: list[_Span] = []
     for form, bare in _FORMS:
@@ -198,7 +274,7 @@ def _bare_spans(question: str, today: date, taken: list[tuple[int, int]]) -> lis
         for match in form.finditer(question):
             if any(a <= match.start() < b for a, b in taken):
                 continue
-            parsed = _interpret(match, today)
+            parsed = _interpret(match, today, days)
             if parsed is None:
                 continue
             since, until = parsed
@@ -209,18 +285,19 @@ def _bare_spans(question: str, today: date, taken: list[tuple[int, int]]) -> lis
     return spans
 
 
-def _parse_at(text: str, pos: int, today: date) -> tuple[tuple[date, date], int] | None:
+def _parse_at(text: str, pos: int, today: date, days: PublishedDays | None = None
+              ) -> tuple[tuple[date, date], int] | None:
     for form, _ in _FORMS:
         match = form.match(text, pos)
         if match is None:
             continue
-        parsed = _interpret(match, today)
+        parsed = _interpret(match, today, days)
         if parsed is not None:
             return parsed, match.end()
     return None
 
 
-def _interpret(match: re.Match[str], today: date) -> tuple[date, date] | None:
+def _interpret(match: re.Match[str], today: date, days: PublishedDays | None = None) -> tuple[date, date] | None:
     """The first and last day an expression covers, or None when it is not a date after all."""
     groups = match.groupdict()
     raw_month = groups.get("month")
@@ -242,15 +319,32 @@ def _interpret(match: re.Match[str], today: date) -> tuple[date, date] | None:
             assert year is not None
             return date(year, 1, 1), date(year, 12, 31)
         if year is None:
-            year = today.year
-            first = date(year, month, day or 1)
-            if first > today:
-                year -= 1
+            year = _latest_year(month, day, today, days)
         if day is None:
             return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
         return date(year, month, day), date(year, month, day)
     except ValueError:  # 31 February and the like
         return None
+
+
+def _latest_year(month: int, day: int | None, today: date, days: PublishedDays | None) -> int:
+    """The year of a year-less day or month: the latest one, not after today, in which the collection has articles
+    (a day's report may come a day later); without any, the latest one that has begun."""
+    year = today.year if date(today.year, month, day or 1) <= today else today.year - 1
+    oldest = days.oldest if days else None
+    candidate = year
+    while oldest is not None and candidate >= oldest.year:
+        try:
+            first = date(candidate, month, day or 1)
+        except ValueError:  # 29 February in a common year
+            candidate -= 1
+            continue
+        last = first + timedelta(days=DAY_GRACE) if day else date(candidate, month,
+                                                                     calendar.monthrange(candidate, month)[1])
+        if days is not None and days.any_between(first, min(last, today + timedelta(days=DAY_GRACE))):
+            return candidate
+        candidate -= 1
+    return year
 
 
 def _drop_overlaps(spans: list[_Span]) -> list[_Span]:

@@ -6,6 +6,7 @@ process (CLI, web server, tests, benches) and passed down; ``index`` sees it as 
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +33,10 @@ class Settings(IndexSettings):
     """Candidates each half contributes before fusion."""
     bm25_rebuild_inline_max: int = 20_000
     """Passages up to which a stale keyword index is rebuilt inside the query; above, in the background."""
+
+    today: date | None = None
+    """Pins "today" (``YYYY-MM-DD``) for reading the dates of questions and filters: asking an archive as of a past
+    day, or a server under test. Unset: the clock's date."""
 
     max_question_chars: int = 4000
     """Longest question accepted (web, CLI, API). A 10 MB question took 38 s and 338 MB to refuse by retrieval."""

@@ -57,12 +57,15 @@ def test_eval_refuses_a_missing_file(settings, capsys: pytest.CaptureFixture[str
 
 def test_eval_scores_answers_and_pins_today_to_asked_on(indexer: Indexer, news_dir: Path, tmp_path: Path, settings,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    """Correct / wrong / refused as in the bench README; "this week" read against the day the question was asked."""
+    """Correct / wrong / refused as in the bench README; "today" is the day each question was asked, so an article
+    published later is not there to answer it."""
     indexer.sync([news_dir])
+    duel = "What did Putin dare Ukraine's Western allies to?"
     rows = [
         {"question": "How many missiles did Russia fire at Kiev this week?", "answer": "100", "asked_on": "2024-01-03",
          "evidence": ["The barrage — which the Ukrainian Air Force said involved about 100 missiles"]},
-        {"question": "How many missiles did Russia fire at Kiev this week?", "answer": "100"},  # asked "today"
+        {"question": duel, "answer": "duel", "asked_on": "2023-06-01"},  # before any article was published
+        {"question": duel, "answer": "duel"},  # asked today
         {"question": "Which team won the 1966 football World Cup final at Wembley?", "answer": "England"},
     ]
     path = tmp_path / "qa.jsonl"
@@ -70,11 +73,11 @@ def test_eval_scores_answers_and_pins_today_to_asked_on(indexer: Indexer, news_d
     assert main(["--home", str(settings.home), "eval", str(path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     outcomes = report["outcomes"]
-    assert outcomes["questions"] == 3
-    assert outcomes["correct"] == pytest.approx(1 / 3), outcomes  # only the question asked in January 2024
-    assert outcomes["refused"] == pytest.approx(2 / 3), outcomes  # no article this week (today); no World Cup
-    assert outcomes["score"] == pytest.approx(1 / 3)
-    assert report["time_outcomes"]["questions"] == 3  # "this week" twice, and the year 1966
+    assert outcomes["questions"] == 4
+    assert outcomes["correct"] == pytest.approx(2 / 4), outcomes
+    assert outcomes["refused"] == pytest.approx(2 / 4), outcomes  # asked before the articles; the World Cup
+    assert outcomes["wrong"] == 0 and outcomes["score"] == pytest.approx(0.5)
+    assert report["time_outcomes"]["questions"] == 2  # "this week", and the year 1966
     assert report["evidence_retrieved"] == 1 and report["refused_with_evidence"] == 0
 
 

@@ -63,7 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     base = tmp_path_factory.mktemp("web")
     news = base / "news"
     shutil.copytree(SAMPLE, news)
-    srv = WebServer(base / "home", index=[news], env={"NEWSDESK_UPLOAD_MAX_MB": "1"})
+    srv = WebServer(base / "home", index=[news], env={"NEWSDESK_UPLOAD_MAX_MB": "1", "NEWSDESK_TODAY": "2026-12-02"})
     try:
         yield srv.wait_ready()
     finally:
@@ -463,3 +463,15 @@ def test_serve_keeps_a_watched_folder_indexed(tmp_path: Path) -> None:
         assert "watching" in srv.log()
     finally:
         srv.stop()
+
+
+def test_dates_are_read_against_the_collection_in_a_conversation(browser: Any) -> None:
+    """A new user's first questions, with "today" in December 2026: the January and December 2024 articles answer."""
+    browser.find_element("id", "nd-clear").click()
+    wait_for(browser, lambda d: not d.find_elements("css selector", "#nd-chat [data-testid='bot']"), "a new chat")
+    got = ask(browser, "How many missiles were fired in the January attack?")
+    assert {s["title"] for s in got["sources"]} == {KYIV_TITLE}, got["answer"].text
+    got = ask(browser, "And in the December one?")
+    titles = [s["title"] for s in got["sources"]]
+    assert titles and all("Duel" in t for t in titles), (titles, got["answer"].text)
+    shot(browser, "time-frames")

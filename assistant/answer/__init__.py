@@ -11,12 +11,15 @@ inside its passage is kept (``Citation.quotes``) so a front end can highlight it
 - ``compose``: the answer text in reading order, numbered citations.
 - ``refusal``: what is said instead.
 - ``extractive``: the steps in order (``extract``).
+- ``timeline``: "how has X developed?" answered as one dated line per relevant article, oldest first
+  (``is_timeline``, ``timeline``), from the same scoring and verdict.
 """
 
 from assistant.answer.extractive import Extract, extract
 from assistant.answer.kind import answer_type
 from assistant.answer.refusal import REFUSAL, describe, is_refusal, refusal_text
+from assistant.answer.timeline import is_timeline, timeline, timeline_topic
 from assistant.answer.verdict import Evidence, Thresholds, Verdict, decide
 
 __all__ = ["REFUSAL", "Evidence", "Extract", "Thresholds", "Verdict", "answer_type", "decide", "describe", "extract",
-           "is_refusal", "refusal_text"]
+           "is_refusal", "is_timeline", "refusal_text", "timeline", "timeline_topic"]

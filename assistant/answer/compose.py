@@ -29,15 +29,22 @@ def compose(units: list[Unit], passages: Sequence[Passage]) -> Composed:
         article_rank.setdefault(passages[u.passage].article_id, len(article_rank))
     units.sort(key=lambda u: (article_rank[passages[u.passage].article_id],
                               passages[u.passage].start + u.sentences[0].start))
+    numbers, citations = cite(units, passages)
+    pieces = [("" if i == 0 else " ") + f"{u.text} [{n}]" for i, (u, n) in enumerate(zip(units, numbers))]
+    return Composed(units, pieces, "".join(pieces), citations)
+
+
+def cite(units: Sequence[Unit], passages: Sequence[Passage]) -> tuple[list[int], list[Citation]]:
+    """Each unit's citation number (1..N in order of first use) and the citations, each quoting the spans of its
+    passage the units show. Shared by every answer layout (prose, timeline), so ``[n]`` always means the same."""
     numbers: dict[int, int] = {}
     quotes: dict[int, list[tuple[int, int]]] = {}
-    pieces = []
+    shown = []
     for u in units:
-        n = numbers.setdefault(u.passage, len(numbers) + 1)
+        shown.append(numbers.setdefault(u.passage, len(numbers) + 1))
         quotes.setdefault(u.passage, []).extend((s.start, s.end) for s in u.sentences)
-        pieces.append(("" if not pieces else " ") + f"{u.text} [{n}]")
     citations = [Citation.of(n, passages[p], tuple(sorted(set(quotes[p])))) for p, n in numbers.items()]
-    return Composed(units, pieces, "".join(pieces), citations)
+    return shown, citations
 
 
 def merge(units: list[Unit]) -> list[Unit]:

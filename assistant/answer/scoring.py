@@ -63,11 +63,24 @@ def score_sentences(question: str, terms: list[Term], sentences: list[Sentence],
                     embedder: Embedder,
                     coverage: dict[str, tuple[float, list[str]]]) -> tuple[list[Sentence], np.ndarray]:
     """Scores every sentence by keywords, embeds the best candidates, returns them with their vectors."""
+    score_keywords(question, terms, sentences, passages, coverage)
+    candidates = sorted(sentences, key=lambda s: prior(s, len(passages)), reverse=True)[:MAX_CANDIDATES]
+    return score_candidates(question, candidates, embedder)
+
+
+def score_keywords(question: str, terms: list[Term], sentences: list[Sentence], passages: Sequence[Passage],
+                   coverage: dict[str, tuple[float, list[str]]]) -> None:
+    """Sets every sentence's tokens, keyword score and adjustment: the cheap part, before any embedding."""
     tokenise(sentences)
     keyword_scores(terms, sentences)
     adjust(question, terms, sentences, passages, coverage)
-    candidates = sorted(sentences, key=lambda s: prior(s, len(passages)), reverse=True)[:MAX_CANDIDATES]
-    candidates, rows, similarity = embed_candidates(question, candidates, embedder)
+
+
+def score_candidates(question: str, candidates: list[Sentence], embedder: Embedder,
+                     max_pieces: int | None = None) -> tuple[list[Sentence], np.ndarray]:
+    """Embeds the candidates that fit ``max_pieces`` and sets their similarity and relevance; returns them with
+    their vectors."""
+    candidates, rows, similarity = embed_candidates(question, candidates, embedder, max_pieces)
     for s, dense in zip(candidates, similarity):
         s.dense = float(dense)
         s.relevance = LEXICAL * s.lexical + (1 - LEXICAL) * s.dense + s.adjustment
@@ -125,17 +138,19 @@ def prior(s: Sentence, n_passages: int) -> float:
     return s.lexical + RETRIEVAL_PRIOR * (1 - s.passage / max(1, n_passages)) + s.adjustment
 
 
-def embed_candidates(question: str, candidates: list[Sentence],
-                     embedder: Embedder) -> tuple[list[Sentence], np.ndarray, np.ndarray]:
-    """The candidates that fit ``MAX_PIECES``, their unit vectors, and each one's best clause-to-question similarity.
+def embed_candidates(question: str, candidates: list[Sentence], embedder: Embedder,
+                     max_pieces: int | None = None) -> tuple[list[Sentence], np.ndarray, np.ndarray]:
+    """The candidates that fit ``max_pieces`` (default ``MAX_PIECES``), their unit vectors, and each one's best
+    clause-to-question similarity.
 
     A long sentence is embedded clause by clause: MiniLM's similarity fades with length, so the clause that answers
     ("which the Air Force said involved about 100 missiles") would drown in the rest of the sentence."""
+    budget = MAX_PIECES if max_pieces is None else max_pieces
     owners: list[int] = []
     texts: list[str] = []
     for i, s in enumerate(candidates):
         pieces = clauses(s.text)
-        if texts and len(texts) + len(pieces) > MAX_PIECES:
+        if texts and len(texts) + len(pieces) > budget:
             candidates = candidates[:i]
             break
         owners.extend([i] * len(pieces))

@@ -58,10 +58,16 @@ def passage_block(n: int, passage: Passage, text: str | None = None) -> str:
     )
 
 
-def build_answer_prompt(question: str, passages: Sequence[Passage], settings: Settings,
-                        today: date) -> AnswerPrompt:
-    """The chat messages for ``question``: as many of ``passages`` (most relevant first) as the window holds."""
+def build_answer_prompt(question: str, passages: Sequence[Passage], settings: Settings, today: date,
+                        timeline: bool = False) -> AnswerPrompt:
+    """The chat messages for ``question``: as many of ``passages`` (most relevant first) as the window holds.
+
+    ``timeline``: the question asks how a story developed (``assistant.answer.is_timeline``), so the rules ask for
+    one dated line per article or event in date order (prompts/answer_timeline.txt) instead of a brief answer; the
+    passages' ``published`` attributes give the dates."""
     system = prompt("answer_system").strip().format(refusal=REFUSAL)
+    if timeline:
+        system += "\n\n" + prompt("answer_timeline").strip()
     user_template = prompt("answer_user").strip()
     window = settings.llm_context_tokens
     answer_tokens = min(settings.llm_answer_tokens, window // 4)

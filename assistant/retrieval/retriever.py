@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from assistant.published import PublishedDays
 from assistant.retrieval.dense import DenseSearch
 from assistant.retrieval.fusion import Fusion, RankFusion, ScoreFusion
 from assistant.retrieval.modes import DenseMode, HybridMode, KeywordMode, Ranking
@@ -37,6 +38,7 @@ class Retriever:
             raise ValueError(f"unknown retrieval mode {settings.retrieval_mode!r}: use one of {', '.join(modes)}")
         self.mode: DenseMode | KeywordMode | HybridMode = modes[settings.retrieval_mode]()
         self._sources: tuple[int, list[str]] | None = None
+        self._days: tuple[int, PublishedDays] | None = None
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Passage]:
         """Best first; ``Passage.score`` is the mode's score (higher is better, comparable within one result)."""
@@ -75,6 +77,15 @@ class Retriever:
                 names = {r.source for r in self.store.records().values() if r.version}
             cached = self._sources = (generation, sorted((n for n in names if n), key=str.lower))
         return list(cached[1])
+
+    def published_days(self) -> PublishedDays:
+        """The days the indexed articles were published, read from the manifest once per store generation."""
+        generation = self.store.generation
+        cached = self._days
+        if cached is None or cached[0] != generation:
+            days = PublishedDays.of(r.published for r in self.store.records().values() if r.version)
+            cached = self._days = (generation, days)
+        return cached[1]
 
     def warm_up(self) -> None:
         """Build the keyword snapshot in the background now, so the first question does not wait for it (the web

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from assistant.dates import DateError, parse_day
+from assistant.dates import DateError, parse_range
 from assistant.limits import QuestionError, check_question, check_text
 from assistant.settings import Settings
 from assistant.types import Answer, Delta, Turn
@@ -99,6 +99,10 @@ def parse_request(body: Any, settings: Settings) -> ChatRequest:
     except QuestionError as exc:
         raise RequestError(str(exc), "messages") from None
     _check_options(body)
+    try:
+        since, until = parse_range(body.get("since"), body.get("until"), ("'since'", "'until'"), settings.today)
+    except DateError as exc:
+        raise RequestError(str(exc), "since") from None
     history: list[Turn] = []
     pending: str | None = None
     for role, text in dialogue[:-1]:
@@ -115,8 +119,8 @@ def parse_request(body: Any, settings: Settings) -> ChatRequest:
     return ChatRequest(
         question=dialogue[-1][1].strip(),
         history=history,
-        since=_day(body, "since"),
-        until=_day(body, "until"),
+        since=since,
+        until=until,
         sources=sources,
         stream=body.get("stream") is True,
         model=str(body.get("model") or MODEL_ID),
@@ -132,13 +136,6 @@ def _check_options(body: dict[str, Any]) -> None:
         value = body.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise RequestError(f"'{name}' must be a positive integer, got {value!r}", name)
-
-
-def _day(body: dict[str, Any], name: str) -> date | None:
-    try:
-        return parse_day(body.get(name), f"'{name}'")
-    except DateError as exc:
-        raise RequestError(str(exc), name) from None
 
 
 def _extras(answer: Answer) -> dict[str, Any]:

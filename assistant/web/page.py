@@ -20,7 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline product: G
 import gradio as gr  # noqa: E402
 
 from assistant.assistant import Assistant  # noqa: E402
-from assistant.dates import DateError, parse_day  # noqa: E402
+from assistant.dates import DateError, parse_range  # noqa: E402
 from assistant.limits import QuestionError, check_question  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.types import Answer, Delta, Turn  # noqa: E402
@@ -77,7 +77,7 @@ class WebApp:
                                         {"role": "assistant", "content": "*Searching the articles…*"}]
         yield shown, gr.skip(), state, ""
         try:
-            since_d, until_d = parse_day(since, "From"), parse_day(until, "To")
+            since_d, until_d = parse_range(since, until, ("From", "To"), self.assistant.today())
         except DateError as exc:
             shown[-1] = {"role": "assistant", "content": render.md_escape(str(exc))}
             yield shown, gr.skip(), state, message
@@ -118,7 +118,7 @@ class WebApp:
         """Gradio API (``gradio_client``): one answer as JSON, with citations; history is [question, answer] pairs."""
         turns = [Turn(str(q), str(a)) for q, a in (history or [])]
         try:
-            since_d, until_d = parse_day(since, "since"), parse_day(until, "until")
+            since_d, until_d = parse_range(since, until, ("since", "until"), self.assistant.today())
             answer = self.assistant.ask(question, turns, since_d, until_d, list(sources or []) or None)
         except (DateError, QuestionError) as exc:
             raise gr.Error(str(exc)) from None
