@@ -114,7 +114,7 @@ class Assistant:
         found, filters = with_date_for_when(asked, evidence.found), evidence.filters
         if not found.verdict.answerable:
             answer = yield from refuse(asked, found, filters, "offline" if llm is None else self.mode, notice,
-                                       evidence.newest if evidence.about_period else None)
+                                       evidence.newest)
         elif llm is None:
             answer = yield from offline_answer(asked, found, notice)
         else:
@@ -132,38 +132,41 @@ class Assistant:
         # on 2 January?"); on ``asked``, since "since March" is gone from ``frame.query``
         lines = is_timeline(asked) or frame.about_period
         walls = Filters(given.since, given.until, given.sources or frame.sources)
-        newest = days.newest(not_after=today + timedelta(days=DAY_GRACE))
+
+        def look(filters: Filters, recent_first: bool = False) -> Evidence:
+            return self._look(frame.query, filters, today, clock, recent_first=recent_first, as_timeline=lines)
+
         if given.since or given.until:
-            outside = frame.names_period and not overlaps((frame.since, frame.until), (given.since, given.until))
-            note = (f"The question names {period_text(frame.since, frame.until)}, outside the date filter "
-                    f"({period_text(given.since, given.until)}); searched within the filter.") if outside else None
-            return self._look(frame.query, walls, today, clock, note, newest, as_timeline=lines)
+            if frame.names_period and not overlaps((frame.since, frame.until), (given.since, given.until)):
+                return replace(look(walls), notice=f"The question names {period_text(frame.since, frame.until)}, "
+                               f"outside the date filter ({period_text(given.since, given.until)}); searched "
+                               "within the filter.")
+            return look(walls)
         period = (frame.since, frame.until) if frame.names_period else frame.year
         if period is None:
-            return self._look(frame.query, walls, today, clock, None, newest, recent_first=not lines, as_timeline=lines)
-        inside = self._look(frame.query, replace(walls, since=period[0], until=period[1]), today, clock, None,
-                            newest, about_period=frame.about_period, as_timeline=lines)
+            return look(walls, recent_first=not lines)
+        inside = look(replace(walls, since=period[0], until=period[1]))
+        if frame.about_period and not inside.found.passages:  # nothing published then: say what the newest is
+            return replace(inside, newest=days.newest(not_after=today + timedelta(days=DAY_GRACE)))
         if inside.found.verdict.answerable or frame.about_period:
             return inside
         for other in same_days_other_years(period, days):  # "2 January 2026" when the story is from 2 January 2024
-            wider = self._look(frame.query, replace(walls, since=other[0], until=other[1]), today, clock, None,
-                               newest, as_timeline=lines)
+            wider = look(replace(walls, since=other[0], until=other[1]))
             if wider.found.verdict.answerable:
                 break
         else:
-            wider = self._look(frame.query, walls, today, clock, None, newest, as_timeline=lines)
+            wider = look(walls)
             if not wider.found.verdict.answerable:
                 return wider  # the refusal then names the closest articles, wherever they are
         shown = sorted({c.published for c in wider.found.citations if c.published})
         dated = ", ".join(day_text(day) for day in shown) or "undated articles"
         return replace(wider, notice=f"No article from {period_text(*period)} answers this; this is from {dated}.")
 
-    def _look(self, query: str, filters: Filters, today: date, clock: Stopwatch, notice: str | None,
-              newest: date | None, about_period: bool = False, recent_first: bool = False,
+    def _look(self, query: str, filters: Filters, today: date, clock: Stopwatch, *, recent_first: bool = False,
               as_timeline: bool = False) -> Evidence:
         """Retrieve and extract within ``filters``, leaving out articles from after ``today``; ``recent_first``: a
         question naming no time prefers the latest occurrence of what it asks about; ``as_timeline``: one line per
-        article by date (over twice as many passages), else the usual answer."""
+        article by date (from twice as many passages), else the usual answer."""
         horizon = (today + timedelta(days=DAY_GRACE)).isoformat()
         search = (timeline_topic(query) or query) if as_timeline else query
         found_passages = self.retriever.search(search, 2 * self.settings.top_k, filters) if query.strip() else []
@@ -175,12 +178,13 @@ class Assistant:
         dated = bool(filters.since or filters.until)
         found = ((timeline(query, wide, self.embedder, dates_filtered=dated) if as_timeline else None)
                  or extract(query, passages, self.embedder, dates_filtered=dated))
+        notice = None
         if recent_first:
             found, latest = latest_occurrence(found)
             if latest:
                 notice = f"The articles tell of this more than once; this is the latest, from {day_text(latest)}."
         clock.lap("extract")
-        return Evidence(found, filters, notice, newest, about_period)
+        return Evidence(found, filters, notice)
 
     def _generate(self, llm: LLM, asked: str, found: Extract, filters: Filters, today: date, notice: str | None,
                   clock: Stopwatch) -> Step:
@@ -224,8 +228,7 @@ class Evidence:
     """The filters the passages were retrieved within (a refusal names them)."""
     notice: str | None = None
     newest: date | None = None
-    """The newest article's publication day, not after today."""
-    about_period: bool = False
+    """The newest article's day, named when a question about a period in which nothing was published is refused."""
 
 
 OTHER_YEARS = 3
