@@ -18,9 +18,11 @@ class PublishedDays:
     def of(cls, published: Iterable[str | None]) -> PublishedDays:
         found = set()
         for iso in published:
+            if not iso:
+                continue
             try:
-                found.add(date.fromisoformat(iso[:10])) if iso else None
-            except ValueError:
+                found.add(date.fromisoformat(iso[:10]))
+            except ValueError:  # a date the loader could not normalise is no publication day
                 continue
         return cls(tuple(sorted(found)))
 
