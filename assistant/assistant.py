@@ -8,7 +8,6 @@ never reaches the LLM, and the extractive answer is ready as the fallback when t
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -34,6 +33,8 @@ from assistant.published import PublishedDays
 from assistant.query import DAY_GRACE, period_text, read_question
 from assistant.retrieval import Retriever
 from assistant.settings import Settings, load_settings
+from assistant.terms import MONTHS, is_year
+from assistant.text import words
 from assistant.types import Answer, Delta, Filters, Passage, Turn
 from index.pipeline.embedding import Embedder, make_embedder
 from index.store import Store
@@ -252,15 +253,15 @@ def same_days_other_years(period: tuple[date | None, date | None], days: Publish
     return found[:OTHER_YEARS]
 
 
-NAMES_A_DATE = re.compile(r"\b(?:(?:19|20)\d{2}|january|february|march|april|may|june|july|august|september|"
-                          r"october|november|december)\b", re.IGNORECASE)
-"""A date a reader can place: a month or a year ("on Thursday", "hours after" cannot be placed)."""
+def names_a_date(text: str) -> bool:
+    """A date a reader can place: a month or a year ("on Thursday", "hours after" cannot be placed)."""
+    return any(w.lower() in MONTHS or is_year(w) for w in words(text))
 
 
 def with_date_for_when(asked: str, found: Extract) -> Extract:
     """A "when" question answered by sentences that name no date ("hours after his press conference") gets the
     cited article's publication day first: that is the date the reader asked for."""
-    if not found.verdict.answerable or answer_type(asked)[0] != "time" or NAMES_A_DATE.search(found.text):
+    if not found.verdict.answerable or answer_type(asked)[0] != "time" or names_a_date(found.text):
         return found
     day = next((c.published for c in found.citations if c.published), None)
     if day is None:

@@ -26,6 +26,17 @@ class PublishedDays:
                 continue
         return cls(tuple(sorted(found)))
 
+    @classmethod
+    def of_numbers(cls, numbers: Iterable[int]) -> PublishedDays:
+        """From ``YYYYMMDD`` numbers, as the store encodes dates for filtering (0: undated)."""
+        found = set()
+        for n in numbers:
+            try:
+                found.add(date(n // 10000, n // 100 % 100, n % 100))
+            except ValueError:  # 0, or a number that is no date
+                continue
+        return cls(tuple(sorted(found)))
+
     def any_between(self, since: date, until: date) -> bool:
         at = bisect.bisect_left(self.days, since)
         return at < len(self.days) and self.days[at] <= until

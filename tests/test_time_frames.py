@@ -228,3 +228,17 @@ def test_the_examples_through_the_openai_compatible_api(tmp_path: Path) -> None:
         assert r.status_code == 400 and "'since' (2024-12-01) is after 'until' (2024-01-31)" in r.text
     finally:
         server.stop()
+
+
+def test_publication_days_follow_the_store_from_manifest_or_snapshot(sample: Assistant, tmp_path: Path,
+                                                                     indexer: Indexer) -> None:
+    expected = (date(2024, 1, 2), date(2024, 12, 20))
+    assert sample.retriever.published_days().days == expected  # before any search: read from the manifest
+    sample.retriever.search("missiles", 3)  # builds the keyword snapshot of this generation
+    sample.retriever._facts = None
+    assert sample.retriever.published_days().days == expected  # from the snapshot's date column
+    extra = tmp_path / "later" / "storm-2025-03-05.txt"
+    extra.parent.mkdir()
+    extra.write_text("Storm hits the coast\nA storm hit the northern coast on Wednesday, closing two ports.\n")
+    indexer.sync([extra.parent])
+    assert sample.retriever.published_days().days == (*expected, date(2025, 3, 5))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from assistant.published import PublishedDays
 from assistant.retrieval.dense import DenseSearch
 from assistant.retrieval.fusion import Fusion, RankFusion, ScoreFusion
@@ -37,8 +39,7 @@ class Retriever:
         if settings.retrieval_mode not in modes:
             raise ValueError(f"unknown retrieval mode {settings.retrieval_mode!r}: use one of {', '.join(modes)}")
         self.mode: DenseMode | KeywordMode | HybridMode = modes[settings.retrieval_mode]()
-        self._sources: tuple[int, list[str]] | None = None
-        self._days: tuple[int, PublishedDays] | None = None
+        self._facts: tuple[int, list[str], PublishedDays] | None = None
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Passage]:
         """Best first; ``Passage.score`` is the mode's score (higher is better, comparable within one result)."""
@@ -67,25 +68,28 @@ class Retriever:
 
     def known_sources(self) -> list[str]:
         """Source names of the indexed articles, for recognising a source named in a question."""
+        return list(self._collection()[0])
+
+    def published_days(self) -> PublishedDays:
+        """The days the indexed articles were published, for reading year-less dates against the collection."""
+        return self._collection()[1]
+
+    def _collection(self) -> tuple[list[str], PublishedDays]:
+        """Sources and publication days, once per store generation: from the keyword snapshot when it is current,
+        else from one read of the manifest (at 100k articles a read worth doing once, not once per question)."""
         generation = self.store.generation
-        cached = self._sources
+        cached = self._facts
         if cached is None or cached[0] != generation:
             keywords = self.snapshots.current
             if keywords is not None and keywords.generation == generation:
                 names = set(keywords.source_names)
+                days = PublishedDays.of_numbers(int(n) for n in np.unique(keywords.dates))
             else:
-                names = {r.source for r in self.store.records().values() if r.version}
-            cached = self._sources = (generation, sorted((n for n in names if n), key=str.lower))
-        return list(cached[1])
-
-    def published_days(self) -> PublishedDays:
-        """The days the indexed articles were published, read from the manifest once per store generation."""
-        generation = self.store.generation
-        cached = self._days
-        if cached is None or cached[0] != generation:
-            days = PublishedDays.of(r.published for r in self.store.records().values() if r.version)
-            cached = self._days = (generation, days)
-        return cached[1]
+                records = [r for r in self.store.records().values() if r.version]
+                names = {r.source for r in records}
+                days = PublishedDays.of(r.published for r in records)
+            cached = self._facts = (generation, sorted((n for n in names if n), key=str.lower), days)
+        return cached[1], cached[2]
 
     def warm_up(self) -> None:
         """Build the keyword snapshot in the background now, so the first question does not wait for it (the web
