@@ -174,6 +174,57 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+def type_date(driver: Any, field: str, text: str, enter: bool = False) -> Any:
+    """Replaces what From (``nd-since``) or To (``nd-until``) holds, typed as a reader would."""
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element("css selector", f"#{field} input")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.BACKSPACE)
+    keys = [text] if text else []
+    box.send_keys(*keys, *([Keys.ENTER] if enter else []))
+    return box
+
+
+def dates_note(driver: Any, expected: str) -> Any:
+    """Waits for the line under the filters to say ``expected``: the filters as read, or why they can't be."""
+    return wait_for(driver, lambda d: [e for e in d.find_elements("css selector", "#nd-dates .nd-dates")
+                                       if e.text == expected], f"the dates note to say {expected!r}")[0]
+
+
+def clear_dates(driver: Any) -> None:
+    type_date(driver, "nd-since", "")
+    type_date(driver, "nd-until", "", enter=True)
+    dates_note(driver, "Dates: any time")
+
+
+def ask_refused(driver: Any, question: str, message: str) -> None:
+    """Asks, expecting ``message`` instead of an answer: nothing is searched, no sources turn appears."""
+    turns = len(driver.find_elements("css selector", "#nd-sources details.nd-turn"))
+    box = driver.find_element("css selector", "#nd-question textarea")
+    box.clear()
+    box.send_keys(question)
+    driver.find_element("id", "nd-ask").click()
+    # the chat shows the answered turns (an earlier refusal is not one), then this question and its refusal
+    wait_for(driver, lambda d: len(got := d.find_elements("css selector", "#nd-chat [data-testid='bot']")) == turns + 1
+             and got[-1].text == message, f"the refusal {message!r}")
+    assert len(driver.find_elements("css selector", "#nd-sources details.nd-turn")) == turns, "an answer was computed"
+    assert box.get_attribute("value") == question, "the question is kept for asking again"
+
+
+def lines_of(driver: Any, element: Any) -> int:
+    """How many lines the browser laid the element's text out on."""
+    return driver.execute_script("const r = document.createRange(); r.selectNodeContents(arguments[0]);"
+                                 "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size;", element)
+
+
+def calendar(driver: Any, field: str) -> Any:
+    """Opens the calendar beside From/To; returns the month view the browser shows."""
+    driver.find_element("css selector", f"#{field}-pick button.nd-pick").click()
+    return wait_for(driver, lambda d: [c for c in d.find_elements("css selector", ".nd-cal") if c.is_displayed()],
+                    f"the {field} calendar")[0]
+
+
 # -- the tests -------------------------------------------------------------------------------------------------------
 
 
@@ -235,6 +286,102 @@ def test_date_filter_applies_to_retrieval(browser: Any) -> None:
     finally:
         since.send_keys(Keys.CONTROL, "a")
         since.send_keys(Keys.BACKSPACE, Keys.ENTER)
+
+
+def test_date_words_in_the_filters_are_read_by_the_one_parser(browser: Any) -> None:
+    """ "January 2024" in From and To reaches the server as typed: From reads its first day, To its last."""
+    assert browser.find_element("css selector", "#nd-since input").accessible_name == "From date"
+    assert browser.find_element("css selector", "#nd-until input").accessible_name == "To date"
+    try:
+        type_date(browser, "nd-since", "January 2024")
+        type_date(browser, "nd-until", "January 2024", enter=True)
+        dates_note(browser, "Dates: January 2024")
+        got = ask(browser, "How many missiles were fired at Kyiv?")  # unfiltered, the December article answers too
+        assert {s["title"] for s in got["sources"]} == {KYIV_TITLE}, got["answer"].text
+    finally:
+        clear_dates(browser)
+
+
+def test_unreadable_date_is_refused_naming_the_field(browser: Any) -> None:
+    message = "From needs a date like 2024-12-01 (or words such as 'last week'), not 'blurday'"
+    bots = len(browser.find_elements("css selector", "#nd-chat [data-testid='bot']"))
+    turns = len(browser.find_elements("css selector", "#nd-sources details.nd-turn"))
+    try:
+        type_date(browser, "nd-since", "blurday", enter=True)
+        note = dates_note(browser, message)
+        assert lines_of(browser, note) == 1, "one line"
+        assert len(browser.find_elements("css selector", "#nd-chat [data-testid='bot']")) == bots
+        assert len(browser.find_elements("css selector", "#nd-sources details.nd-turn")) == turns
+        shot(browser, "date-refused")
+        ask_refused(browser, "How many missiles were fired at Kyiv?", message)
+        type_date(browser, "nd-since", "")
+        type_date(browser, "nd-until", "<i>soon</i>", enter=True)  # To too; what was typed comes back as text
+        dates_note(browser, "To needs a date like 2024-12-01 (or words such as 'last week'), not '<i>soon</i>'")
+        assert not browser.find_elements("css selector", "#nd-dates i")
+    finally:
+        clear_dates(browser)
+
+
+def test_from_after_to_is_refused(browser: Any) -> None:
+    message = "From (2024-12-01) is after To (2024-01-31): no article can be in that range"
+    try:
+        type_date(browser, "nd-since", "December 2024")
+        type_date(browser, "nd-until", "2024-01-31", enter=True)
+        dates_note(browser, message)
+        ask_refused(browser, "How many missiles were fired at Kyiv?", message)
+    finally:
+        clear_dates(browser)
+
+
+def test_calendar_opens_on_the_newest_articles_month(browser: Any) -> None:
+    """Today is December 2026 (NEWSDESK_TODAY, and the browser's clock); the newest article is of 20 December 2024."""
+    from selenium.webdriver.common.keys import Keys
+
+    assert browser.find_element("id", "nd-newest").text == "Newest article: 20 December 2024"
+    try:
+        cal = calendar(browser, "nd-since")
+        assert cal.find_element("css selector", ".nd-cal-title").text == "December 2024"
+        newest = cal.find_element("css selector", "button[data-day='2024-12-20']")
+        assert "nd-cal-newest" in newest.get_attribute("class")
+        assert newest.accessible_name == "20 December 2024, newest article"
+        assert browser.switch_to.active_element == newest, "keyboard focus starts on the newest article's day"
+        shot(browser, "calendar")
+        cal.find_element("css selector", "button[data-day='2024-12-05']").click()
+        field = browser.find_element("css selector", "#nd-since input")
+        assert field.get_attribute("value") == "2024-12-05"
+        assert not browser.find_elements("css selector", ".nd-cal")
+        field.send_keys(Keys.ENTER)
+        dates_note(browser, "Dates: since 5 December 2024")  # the picked day reached the server like a typed one
+
+        cal = calendar(browser, "nd-since")  # a date in the field: its month, that day chosen, arrows move
+        assert cal.find_element("css selector", ".nd-cal-chosen").get_attribute("data-day") == "2024-12-05"
+        browser.switch_to.active_element.send_keys(Keys.ARROW_UP)
+        assert cal.find_element("css selector", ".nd-cal-title").text == "November 2024"
+        assert browser.switch_to.active_element.get_attribute("data-day") == "2024-11-28"
+        browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+        assert not browser.find_elements("css selector", ".nd-cal")
+        assert browser.switch_to.active_element.get_attribute("data-for") == "nd-since", "focus back on the button"
+
+        type_date(browser, "nd-until", "2024-01-02")
+        assert calendar(browser, "nd-until").find_element("css selector", ".nd-cal-title").text == "January 2024"
+        browser.find_element("id", "nd-title").click()  # a click elsewhere closes it
+        assert not browser.find_elements("css selector", ".nd-cal")
+
+        browser.set_window_size(390, 844)  # a phone: nothing sticks out sideways, the calendar included
+        type_date(browser, "nd-until", "")
+        browser.execute_script("document.getElementById('nd-filters').scrollIntoView()")
+        cal = calendar(browser, "nd-until")
+        assert cal.find_element("css selector", ".nd-cal-title").text == "December 2024"
+        width = browser.execute_script("return document.documentElement.clientWidth")
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= width
+        for el in [cal, *browser.find_elements("css selector", "#nd-since, #nd-until, #nd-dates, .nd-pick")]:
+            box = el.rect
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, (el.get_attribute("id"), box, width)
+        shot(browser, "calendar-phone")
+    finally:
+        browser.set_window_size(1400, 1200)
+        browser.find_element("id", "nd-title").click()
+        clear_dates(browser)
 
 
 def test_upload_reindex_then_answer_from_the_new_article(browser: Any, server: WebServer,
@@ -475,3 +622,19 @@ def test_dates_are_read_against_the_collection_in_a_conversation(browser: Any) -
     titles = [s["title"] for s in got["sources"]]
     assert titles and all("Duel" in t for t in titles), (titles, got["answer"].text)
     shot(browser, "time-frames")
+
+
+def test_newest_article_follows_the_library(browser: Any, tmp_path: Path) -> None:
+    """An upload with a newer article moves the calendar's first month; one dated after today does not."""
+    for name, day in (("ferry-2025-02-14.md", "2025-02-14"), ("ferry-2027-01-05.md", "2027-01-05")):
+        (tmp_path / name).write_text(f"---\ntitle: Avelin ferry timetable {day}\ndate: {day}\n---\n"
+                                     f"From {day} the Avelin ferry keeps its winter timetable.\n")
+    result = upload(browser, sorted(tmp_path.glob("ferry-*.md")))
+    assert "added 2" in result, result
+    wait_for(browser, lambda d: d.find_element("id", "nd-newest").text == "Newest article: 14 February 2025",
+             "the newest article to move to 14 February 2025")
+    browser.execute_script("window.scrollTo(0, 0)")
+    try:
+        assert calendar(browser, "nd-since").find_element("css selector", ".nd-cal-title").text == "February 2025"
+    finally:
+        browser.find_element("id", "nd-title").click()

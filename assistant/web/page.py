@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import gradio as gr  # noqa: E402
 from assistant.assistant import Assistant  # noqa: E402
 from assistant.dates import DateError, parse_range  # noqa: E402
 from assistant.limits import QuestionError, check_question  # noqa: E402
+from assistant.query import DAY_GRACE  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.types import Answer, Delta, Turn  # noqa: E402
 from assistant.web import render  # noqa: E402
@@ -58,9 +60,12 @@ class WebApp:
 
     # -- chat ----------------------------------------------------------------------------------------------------
 
-    def respond(self, message: str, state: ChatState | None, since: Any, until: Any,
+    def respond(self, message: str, state: ChatState | None, since: str | None, until: str | None,
                 sources: list[str] | None) -> Iterator[tuple[Any, ...]]:
-        """Streams one answer into the chat; yields (chatbot, sources panel, state, input box)."""
+        """Streams one answer into the chat; yields (chatbot, sources panel, state, input box).
+
+        ``since``/``until`` are what the reader typed in From/To, read by ``parse_range`` like the CLI's and the
+        API's: a value it can't read is refused in the chat, and no answer is computed."""
         state = list(state or [])
         question = (message or "").strip()
         if not question:
@@ -123,6 +128,19 @@ class WebApp:
         except (DateError, QuestionError) as exc:
             raise gr.Error(str(exc)) from None
         return answer.to_json(asked=question)
+
+    def read_dates(self, since: str | None, until: str | None) -> str:
+        """The From/To filters as they will be read (on Enter or leaving a field): the period, or why not."""
+        try:
+            first, last = parse_range(since, until, ("From", "To"), self.assistant.today())
+        except DateError as exc:
+            return render.dates_html(error=str(exc))
+        return render.dates_html(first, last)
+
+    def newest(self) -> str:
+        """The newest article's day (not counting any dated after today), for the calendar's first month."""
+        horizon = self.assistant.today() + timedelta(days=DAY_GRACE)
+        return render.newest_html(self.assistant.retriever.published_days().newest(not_after=horizon))
 
     # -- library -------------------------------------------------------------------------------------------------
 
@@ -217,11 +235,15 @@ class WebApp:
                                          show_label=False, elem_id="nd-question", scale=5, autofocus=True,
                                          max_length=self.settings.max_question_chars)
                         send = gr.Button("Ask", variant="primary", elem_id="nd-ask", scale=1, min_width=80)
-                    with gr.Row():
-                        since = gr.DateTime(label="From", include_time=False, type="string", elem_id="nd-since")
-                        until = gr.DateTime(label="To", include_time=False, type="string", elem_id="nd-until")
+                    with gr.Row(elem_id="nd-filters"):
+                        # Text, not gr.DateTime: its browser-side check greys out "last week" and never sends it.
+                        since = self.date_field("From date", "nd-since", "2024-12-01 or last week")
+                        until = self.date_field("To date", "nd-until", "2024-12-31 or yesterday")
                         sources = gr.Dropdown(label="Sources", multiselect=True, choices=[], elem_id="nd-source-filter",
                                               info="none selected = all")
+                    with gr.Row(elem_id="nd-dates-row"):
+                        dates = gr.HTML(render.dates_html(), elem_id="nd-dates", js_on_load=None)
+                        newest = gr.HTML(elem_id="nd-newest", js_on_load=None)
                     clear = gr.Button("New conversation", size="sm", elem_id="nd-clear")
                 with gr.Column(scale=2):
                     gr.Markdown("### Sources")
@@ -242,19 +264,36 @@ class WebApp:
                                              concurrency_id="chat", api_visibility="private")
             box.submit(**chat_args)
             send.click(**chat_args)
+            for field in (since, until):
+                for event in (field.submit, field.blur):
+                    event(self.read_dates, [since, until], dates, api_visibility="private", queue=False)
             clear.click(lambda: ([], render.sources_html([]), []), None, [chatbot, panel, state],
                         api_visibility="private")
             chatbot.clear(lambda: (render.sources_html([]), []), None, [panel, state], api_visibility="private")
             library_outputs = [result, library, sources]
-            reindex.click(self.reindex, None, library_outputs, concurrency_limit=1, concurrency_id="library",
-                          api_visibility="private")
-            files.upload(self.upload, files, [*library_outputs, files], concurrency_limit=1,
-                         concurrency_id="library", api_visibility="private")
-            demo.load(self.library, None, [library, sources, mode], api_visibility="private")
+            refreshes = [
+                reindex.click(self.reindex, None, library_outputs, concurrency_limit=1, concurrency_id="library",
+                              api_visibility="private"),
+                files.upload(self.upload, files, [*library_outputs, files], concurrency_limit=1,
+                             concurrency_id="library", api_visibility="private"),
+                demo.load(self.library, None, [library, sources, mode], api_visibility="private"),
+            ]
             if self.watcher is not None:  # watched folders and feeds change the library behind the page's back
-                gr.Timer(WATCH_REFRESH).tick(self.library, None, [library, sources, mode], api_visibility="private")
+                refreshes.append(gr.Timer(WATCH_REFRESH).tick(self.library, None, [library, sources, mode],
+                                                              api_visibility="private"))
+            for refresh in refreshes:  # a changed library may have a newer newest article
+                refresh.then(self.newest, None, newest, api_visibility="private", queue=False)
             gr.api(self.ask_api, api_name="ask", concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
         return demo
+
+    @staticmethod
+    def date_field(label: str, elem_id: str, example: str) -> gr.Textbox:
+        """A From/To field: the text goes as typed to ``parse_range``; the calendar button beside it only fills it."""
+        with gr.Column(min_width=170, elem_classes="nd-date"):  # the button sits inside the field's right end
+            field = gr.Textbox(label=label, placeholder=example, elem_id=elem_id, max_lines=1, max_length=100)
+            gr.HTML(render.date_picker_html(elem_id, label), elem_id=f"{elem_id}-pick", elem_classes="nd-pick-box",
+                    js_on_load=None)
+        return field
 
 
 def indexer_for(assistant: Assistant) -> Indexer:

@@ -1,4 +1,4 @@
-"""HTML for the web chat: answers with linked ``[n]`` markers, the sources panel, the library panel.
+"""HTML for the web chat: answers with linked ``[n]`` markers, the sources panel, the library panel, the date filters.
 
 Article text is untrusted: everything that comes from an article (titles, passages, sources, urls) and from the user
 is escaped here, in one place, before it reaches the page. Answers go into Gradio's Chatbot, which renders Markdown
@@ -11,8 +11,10 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from datetime import date
 from urllib.parse import urlsplit
 
+from assistant.query import period_text
 from assistant.types import Answer, Citation
 from index.pipeline.report import SyncReport
 from index.pipeline.status import Status
@@ -192,6 +194,29 @@ def report_html(label: str, report: SyncReport, rejected: Sequence[tuple[str, st
              if rows else "")
     return (f'<div class="nd-report" data-state="done"><b>{esc(label)} done</b> in {report.seconds:.1f} s: '
             f"{esc(summary)}{table}</div>")
+
+
+def date_picker_html(field: str, label: str) -> str:
+    """The calendar button beside a date field; ``style.HEAD``'s script opens the month view and fills ``field``."""
+    icon = ('<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="none" stroke="currentColor" '
+            'stroke-width="2"><rect x="3" y="5" width="18" height="16" rx="2"/><path d="M3 10h18M8 3v4M16 3v4"/></svg>')
+    return (f'<button type="button" class="nd-pick" data-for="{esc(field)}" aria-haspopup="dialog" '
+            f'aria-expanded="false" aria-label="Calendar for {esc(label)}" title="Pick a day">{icon}</button>')
+
+
+def dates_html(since: date | None = None, until: date | None = None, error: str | None = None) -> str:
+    """How the From/To filters read: the period searched, or why a value can't be read (one line, naming the field)."""
+    if error:
+        return f'<div class="nd-dates nd-error" role="alert" data-state="error">{esc(error)}</div>'
+    return f'<div class="nd-dates" role="status" data-state="read">Dates: {esc(period_text(since, until))}</div>'
+
+
+def newest_html(newest: date | None) -> str:
+    """The newest article's day; the calendar opens on its month (``data-newest``) rather than on today's."""
+    if newest is None:
+        return '<div class="nd-newest">No dated articles yet</div>'
+    return (f'<div class="nd-newest" data-newest="{newest.isoformat()}">Newest article: '
+            f'{esc(period_text(newest, newest))}</div>')
 
 
 def error_html(message: str) -> str:

@@ -1,4 +1,6 @@
-"""The page's stylesheet and the script that makes ``[n]`` markers open and highlight their cited passage."""
+"""The page's stylesheet and its two small scripts: ``[n]`` markers open and highlight their cited passage, and the
+From/To calendar opens on the collection's newest month (Gradio's DateTime opens on today's: useless for an archive).
+"""
 
 CSS = """
 .nd-mode { font-size: 0.9em; padding: 4px 10px; border-radius: 6px; background: var(--background-fill-secondary); }
@@ -20,9 +22,36 @@ mark.nd-quote { background: #fde047; color: inherit; padding: 0 1px; border-radi
 .nd-failed .nd-status { color: #b91c1c; font-weight: 600; }
 .nd-added .nd-status, .nd-updated .nd-status { color: #15803d; font-weight: 600; }
 .nd-error { color: #b91c1c; }
+.nd-date { position: relative; gap: 0; }
+.nd-date input { padding-right: 44px !important; }
+.nd-date .nd-pick-box { position: absolute; right: 16px; bottom: 7px; width: auto; min-width: 0; z-index: 5; }
+.nd-pick-box .html-container { padding: 0 !important; }
+button.nd-pick { display: inline-flex; align-items: center; justify-content: center; width: 34px; height: 34px;
+                 padding: 0 !important; margin: 0; border: none; border-radius: 4px; background: transparent;
+                 color: var(--body-text-color-subdued); cursor: pointer; }
+button.nd-pick:hover, button.nd-pick[aria-expanded="true"] { background: var(--background-fill-secondary);
+                                                             color: var(--body-text-color); }
+button.nd-pick svg { width: 18px; height: 18px; margin: 0; }
+#nd-dates-row { gap: 4px 16px; }
+#nd-dates-row > div { flex: 0 1 auto !important; width: auto !important; }
+.nd-dates, .nd-newest { font-size: 0.9em; color: var(--body-text-color-subdued); }
+.nd-dates.nd-error { color: #b91c1c; font-weight: 600; }
+.nd-cal { position: absolute; z-index: 1000; width: 252px; box-sizing: border-box; padding: 8px;
+          background: var(--background-fill-primary, #fff); color: var(--body-text-color, #111);
+          border: 1px solid var(--border-color-primary, #ccc); border-radius: 8px;
+          box-shadow: 0 6px 24px rgba(0, 0, 0, .2); }
+.nd-cal-head { display: flex; align-items: center; justify-content: space-between; margin-bottom: 6px; }
+.nd-cal-title { font-weight: 600; }
+.nd-cal-grid { display: grid; grid-template-columns: repeat(7, 1fr); gap: 2px; text-align: center; }
+.nd-cal-grid span { font-size: 0.8em; color: var(--body-text-color-subdued, #666); }
+.nd-cal button { height: 30px; min-width: 30px; border: none; border-radius: 4px; cursor: pointer; background: none;
+                 color: inherit; }
+.nd-cal button:hover, .nd-cal button:focus-visible { background: var(--background-fill-secondary, #eee); }
+.nd-cal button.nd-cal-newest { font-weight: 700; box-shadow: inset 0 -3px 0 #2563eb; }
+.nd-cal button.nd-cal-chosen { background: #2563eb; color: #fff; }
 """
 
-HEAD = """<script>
+HEAD = r"""<script>
 /* [n] in an answer: open that answer's sources and bring the cited passage into view. */
 document.addEventListener('click', function (event) {
   var link = event.target && event.target.closest ? event.target.closest('a.nd-cite') : null;
@@ -38,4 +67,118 @@ document.addEventListener('click', function (event) {
   void target.offsetWidth;
   target.classList.add('nd-flash');
 }, true);
+
+/* From/To calendar: a month of day buttons that opens on the field's own ISO date, else on the newest article's
+   month (#nd-newest's data-newest, from the server), and writes the picked day into the field as if typed. Built
+   from numbers with textContent: nothing from an article is involved. */
+(function () {
+  var MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October',
+                'November', 'December'];
+  var open = null;  /* {box, opener, field, year, month, chosen, newest} */
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+  function iso(y, m, d) { return y + '-' + pad(m + 1) + '-' + pad(d); }
+  function ymd(text) {
+    var m = /^\s*(\d{4})-(\d{2})-(\d{2})/.exec(text || '');
+    return m && +m[2] >= 1 && +m[2] <= 12 ? [+m[1], +m[2] - 1, +m[3]] : null;
+  }
+  function node(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+  function button(cls, text, label) {
+    var b = node('button', cls, text);
+    b.type = 'button';
+    if (label) { b.setAttribute('aria-label', label); }
+    return b;
+  }
+  function close(refocus) {
+    if (!open) { return; }
+    var was = open;
+    open = null;
+    was.box.remove();
+    was.opener.setAttribute('aria-expanded', 'false');
+    if (refocus) { was.opener.focus(); }
+  }
+  function show(focusDay) {
+    var y = open.year, m = open.month, box = open.box, days = new Date(y, m + 1, 0).getDate();
+    box.textContent = '';
+    var head = node('div', 'nd-cal-head');
+    var title = node('span', 'nd-cal-title', MONTHS[m] + ' ' + y);
+    title.setAttribute('aria-live', 'polite');
+    head.append(button('nd-cal-prev', '\u2039', 'Previous month'), title,
+                button('nd-cal-next', '\u203a', 'Next month'));
+    var grid = node('div', 'nd-cal-grid');
+    ['Mo', 'Tu', 'We', 'Th', 'Fr', 'Sa', 'Su'].forEach(function (d) { grid.append(node('span', '', d)); });
+    for (var i = (new Date(y, m, 1).getDay() + 6) % 7; i > 0; i--) { grid.append(node('span')); }
+    for (var d = 1; d <= days; d++) {
+      var day = iso(y, m, d), label = d + ' ' + MONTHS[m] + ' ' + y, b = button('nd-cal-day', String(d));
+      if (day === open.newest) { b.classList.add('nd-cal-newest'); label += ', newest article'; }
+      if (day === open.chosen) { b.classList.add('nd-cal-chosen'); b.setAttribute('aria-pressed', 'true'); }
+      b.setAttribute('aria-label', label);
+      b.setAttribute('data-day', day);
+      grid.append(b);
+    }
+    box.append(head, grid);
+    var target = box.querySelector('[data-day="' + iso(y, m, Math.min(focusDay, days)) + '"]');
+    if (target) { target.focus(); }
+  }
+  function start(opener) {
+    var field = document.querySelector('#' + opener.getAttribute('data-for') + ' input');
+    var mark = document.querySelector('#nd-newest [data-newest]');
+    if (!field) { return; }
+    var newest = mark ? mark.getAttribute('data-newest') : null;
+    var now = new Date(), typed = ymd(field.value);
+    var first = typed || ymd(newest) || [now.getFullYear(), now.getMonth(), now.getDate()];
+    var box = node('div', 'nd-cal');
+    box.setAttribute('role', 'dialog');
+    box.setAttribute('aria-label', opener.getAttribute('aria-label'));
+    open = {box: box, opener: opener, field: field, year: first[0], month: first[1], newest: newest,
+            chosen: typed ? iso(typed[0], typed[1], typed[2]) : null};
+    document.body.append(box);
+    var r = field.getBoundingClientRect(), width = box.offsetWidth, room = document.documentElement.clientWidth;
+    box.style.top = (r.bottom + window.scrollY + 4) + 'px';
+    box.style.left = (Math.max(4, Math.min(r.left, room - width - 4)) + window.scrollX) + 'px';
+    opener.setAttribute('aria-expanded', 'true');
+    show(first[2]);
+  }
+  function turn(months, focusDay) {
+    var at = new Date(open.year, open.month + months, 1);
+    open.year = at.getFullYear();
+    open.month = at.getMonth();
+    show(focusDay);
+  }
+  document.addEventListener('click', function (event) {
+    var t = event.target && event.target.closest ? event.target : null;
+    var opener = t && t.closest('button.nd-pick');
+    if (opener) {
+      var again = open && open.opener === opener;
+      close(false);
+      if (!again) { start(opener); }
+      return;
+    }
+    if (!open) { return; }
+    if (!t || !open.box.contains(t)) { close(false); return; }
+    if (t.closest('.nd-cal-prev')) { turn(-1, 1); } else if (t.closest('.nd-cal-next')) { turn(1, 1); }
+    var picked = t.closest('[data-day]');
+    if (picked) {
+      var field = open.field;
+      field.value = picked.getAttribute('data-day');
+      field.dispatchEvent(new Event('input', {bubbles: true}));  /* Gradio's Textbox takes it like typing */
+      close(false);
+      field.focus();
+    }
+  });
+  document.addEventListener('keydown', function (event) {
+    if (!open) { return; }
+    if (event.key === 'Escape') { event.preventDefault(); close(true); return; }
+    var at = event.target && event.target.getAttribute && ymd(event.target.getAttribute('data-day'));
+    var step = {ArrowLeft: -1, ArrowRight: 1, ArrowUp: -7, ArrowDown: 7}[event.key];
+    if (!at || !step || !open.box.contains(event.target)) { return; }
+    event.preventDefault();
+    var next = new Date(at[0], at[1], at[2] + step);
+    turn((next.getFullYear() - open.year) * 12 + next.getMonth() - open.month, next.getDate());
+  });
+})();
 </script>"""
