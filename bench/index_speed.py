@@ -7,7 +7,9 @@ temporary data home with the real ``Indexer`` and measures, in one run:
 - full index: seconds, chunks/s, peak RSS;
 - no-op re-sync (nothing changed) and 1%-changed re-sync (a paragraph appended to 1% of the articles);
 - embed-only: the exact texts the full index embedded, replayed through the same embedder in the same calls
-  (same batches, same batch size) — the floor. ``index / embed-only`` is the overhead ratio.
+  (same batches, same batch size) — the floor. ``index / embed-only`` is the overhead ratio;
+- story grouping's share of each run: the seconds spent in fingerprinting, placing articles in stories and
+  writing fingerprints and labels (``index.pipeline.stories``), measured inside the run.
 
     .venv/bin/python bench/index_speed.py                  # N=2000 (about 20 minutes on 2 cores)
     .venv/bin/python bench/index_speed.py --quick          # N=100, under 2 minutes
@@ -39,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.settings import load_settings  # noqa: E402
-from index import Indexer  # noqa: E402
+from index import Indexer, Store  # noqa: E402
+from index.pipeline import stories  # noqa: E402
 from index.pipeline.embedding import Embedder, make_embedder  # noqa: E402
 
 DEV_ARTICLES = ROOT.parent / "shared" / "bench" / "realtimeqa-dev" / "articles.jsonl"
@@ -122,6 +125,38 @@ class Recording:
         return out
 
 
+class GroupingClock:
+    """Seconds spent in story grouping: its entry points timed, outermost calls only (``prepare`` calls
+    ``place``, ``place`` reads the store)."""
+
+    ENTRY_POINTS = ((stories.Stories, "place"), (stories.Stories, "prepare"), (stories.Stories, "remove"),
+                    (stories, "fingerprint"), (Store, "put_fingerprints"), (Store, "relabel"),
+                    (Store, "begin_regroup"), (Store, "end_regroup"))
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._depth = 0
+        for owner, name in self.ENTRY_POINTS:
+            setattr(owner, name, self._timed(getattr(owner, name)))
+
+    def _timed(self, fn: Any) -> Any:
+        def timed_call(*args: Any, **kwargs: Any) -> Any:
+            self._depth += 1
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._depth -= 1
+                if not self._depth:
+                    self.seconds += time.perf_counter() - started
+
+        return timed_call
+
+    def take(self) -> float:
+        seconds, self.seconds = self.seconds, 0.0
+        return seconds
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -142,6 +177,7 @@ def run(n: int, seed: int, profile: bool, keep: Path | None) -> dict[str, Any]:
         embedder = Recording(make_embedder(settings))
         _, load_s, _ = timed(lambda: embedder.inner.embed(["warm up the model"]))  # loading is reported separately
         indexer = Indexer(settings, embedder=embedder)
+        grouping = GroupingClock()
         rss_before = peak_rss_mb()
 
         profiler = None
@@ -154,12 +190,14 @@ def run(n: int, seed: int, profile: bool, keep: Path | None) -> dict[str, Any]:
         if profiler:
             profiler.stop()
         rss_full = peak_rss_mb()
+        full_grouping_s = grouping.take()
         assert full.failed == 0 and full.added == n, full.summary()
         embed_in_index_s = embedder.seconds
         calls = embedder.calls
         embedder.calls = []
 
         noop, noop_s, _ = timed(lambda: indexer.sync([corpus]))
+        noop_grouping_s = grouping.take()
         assert noop.unchanged == n and not embedder.calls, noop.summary()
 
         rng = random.Random(seed + 1)
@@ -168,6 +206,7 @@ def run(n: int, seed: int, profile: bool, keep: Path | None) -> dict[str, Any]:
             with path.open("a", encoding="utf-8") as handle:
                 handle.write("\nUpdate: officials corrected the figures in this report on Friday afternoon.\n")
         delta, delta_s, _ = timed(lambda: indexer.sync([corpus]))
+        delta_grouping_s = grouping.take()
         assert delta.updated == len(changed), delta.summary()
 
         # The floor: the same texts through the same embedder in the same calls, nothing else.
@@ -205,6 +244,11 @@ def run(n: int, seed: int, profile: bool, keep: Path | None) -> dict[str, Any]:
             "changed_articles": len(changed),
             "changed_chunks_embedded": delta.chunks_embedded,
             "changed_chunks_written": delta.chunks_written,
+            "grouping_in_full_index_s": round(full_grouping_s, 2),
+            "grouping_share_of_full_index": round(full_grouping_s / full_s, 4),
+            "grouping_in_noop_resync_s": round(noop_grouping_s, 4),
+            "grouping_in_changed_resync_s": round(delta_grouping_s, 3),
+            "stories": len({r.story for r in indexer.store.records().values()}),
         }
         if profiler:
             RESULTS.mkdir(parents=True, exist_ok=True)
@@ -234,6 +278,10 @@ def table(r: dict[str, Any]) -> str:
         ("no-op re-sync", f"{r['noop_resync_s']:.2f} s"),
         ("1%-changed re-sync", f"{r['changed_resync_s']:.2f} s ({r['changed_articles']} articles, "
                                f"{r['changed_chunks_embedded']} of {r['changed_chunks_written']} chunks embedded)"),
+        ("story grouping inside", f"full {r['grouping_in_full_index_s']:.2f} s "
+                                  f"({100 * r['grouping_share_of_full_index']:.2f}%), no-op "
+                                  f"{r['grouping_in_noop_resync_s'] * 1000:.1f} ms, 1%-changed "
+                                  f"{r['grouping_in_changed_resync_s']:.2f} s; {r['stories']:,} stories"),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

@@ -26,7 +26,7 @@ class IndexSettings(BaseSettings):
     """When set, use a Chroma server (``chroma run``) instead of the on-disk store."""
     chroma_port: int = 8000
     collection: str = "newsdesk"
-    """Prefix of the two Chroma collections (``<name>_chunks`` and ``<name>_articles``)."""
+    """Prefix of the Chroma collections (``<name>_chunks``, ``<name>_articles`` and ``<name>_fingerprints``)."""
 
     embed_model: str = DEFAULT_EMBED_MODEL
     """``minilm-int8`` (offline default), ``openai:<model>``, or ``st:<sentence-transformers name or path>``."""

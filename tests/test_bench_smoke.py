@@ -76,3 +76,11 @@ def test_index_scale_tiny_on_disk_and_against_its_own_chroma_server(clone: Path)
     assert server["server"] is True and all(r["server_peak_rss_mb"] > 0 for r in server["rows"])
     assert all(r["chunks"] > 0 and r["peak_rss_mb"] > 0 for r in on_disk["rows"] + server["rows"])
     assert "SYNTHETIC vectors" in out and "chroma run" in out
+
+
+def test_story_grouping_tiny_skips_dev(clone: Path) -> None:
+    out = run(clone, "story_grouping.py", "--stories", "4")
+    result = json.loads((clone / "bench" / "results" / "story_grouping.json").read_text())
+    assert result["vocabulary"] == "word list" and "short" not in result
+    assert result["long"]["articles"] > 6 and result["store"]["precision"] == 1.0
+    assert "short: skipped: no dev set" in out and "threshold  precision  recall" in out

@@ -72,6 +72,7 @@ def start_and_kill(home: Path, folder: Path, after_articles: int) -> None:
 def snapshot(home: Path) -> dict[str, object]:
     """Everything a reader could see, normalised so two homes indexed from the same files compare equal."""
     store = Store(load_settings(home=home))
+    store.catch_up()
     records = store.records()
     got = store.chunks.get(include=["metadatas", "documents"])
     chunks = list(zip(got["ids"], got["metadatas"], got["documents"]))
@@ -88,10 +89,22 @@ def snapshot(home: Path) -> dict[str, object]:
             problems.append(f"orphan chunk {cid}")
         elif meta["version"] != record.version:
             problems.append(f"stale chunk {cid} of version {meta['version']} (article is at {record.version})")
+    printed = Counter((m["article_id"], m["version"]) for m in store.fingerprint_records.get(include=["metadatas"])
+                      ["metadatas"])
+    for rid, record in records.items():
+        if not record.story:
+            problems.append(f"{rid}: in no story")
+        if printed[(rid, record.version)] != 1:
+            problems.append(f"{rid}: {printed[(rid, record.version)]} fingerprints of its version")
+    committed = {(rid, record.version) for rid, record in records.items()}
+    problems += [f"stray fingerprint {key}" for key in printed if key not in committed]
+    if store.regrouping is not None:
+        problems.append(f"regrouping left unfinished: {store.regrouping}")
     return {
         "problems": problems,
         "articles": sorted((r.article_id.rsplit("/", 1)[-1], r.content_hash) for r in records.values()),
         "passages": sorted((meta["article_id"].rsplit("/", 1)[-1], meta["chunk"], doc) for _, meta, doc in chunks),
+        "stories": sorted((r.article_id.rsplit("/", 1)[-1], r.story) for r in records.values()),
     }
 
 
@@ -116,6 +129,82 @@ def test_sigkill_mid_run_then_rerun_equals_a_clean_index(tmp_path: Path, kill_at
     assert len(after["articles"]) == 140  # type: ignore[arg-type]
     assert after["articles"] == expected["articles"]
     assert after["passages"] == expected["passages"]
+    assert after["stories"] == expected["stories"]
+
+
+SYNC_KILLED_AT = """
+import os, signal, sys
+from pathlib import Path
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
+from hash_embedder import HashEmbedder
+from index import Indexer, Store
+from assistant.settings import load_settings
+method, nth = sys.argv[4], int(sys.argv[5])
+original, calls = getattr(Store, method), []
+
+def then_die(*args, **kwargs):
+    out = original(*args, **kwargs)
+    calls.append(1)
+    if len(calls) == nth:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return out
+
+setattr(Store, method, then_die)
+print(Indexer(load_settings(home=Path(sys.argv[2])), embedder=HashEmbedder()).sync([sys.argv[3]]).summary())
+"""
+
+
+def write_stories(folder: Path, n: int, seed: int) -> list[Path]:
+    """``n`` word-list stories of 400-1200 words (3-8 passages), each with 0-3 re-publications (generated as
+    bench/story_grouping.py measures them), dated so a story's base comes first; returns the files by story."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from story_grouping import Writer, republish
+
+    rng = random.Random(seed)
+    writer = Writer(rng, [])
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i in range(n):
+        paragraphs = writer.article()
+        versions = [paragraphs] + [republish(paragraphs, writer)[1] for _ in range(rng.randint(0, 3))]
+        for j, text in enumerate(versions):
+            path = folder / f"s{seed}-{i:03d}-{j}-2024-05-{1 + i % 20 + j:02d}.txt"
+            path.write_text(f"Story {i} take {j}\n\n" + "\n\n".join(text) + "\n")
+            files.append(path)
+    return files
+
+
+@pytest.mark.parametrize(("method", "nth"), [
+    ("put_fingerprints", 1),  # a batch's passages and fingerprints written, nothing committed
+    ("begin_regroup", 1),     # a regrouping announced, nothing committed
+    ("put_records", 2),       # a batch committed, the stories' other members not yet relabelled
+    ("relabel", 2),           # relabelled, old versions not yet dropped, announcement not cleared
+    ("delete_article", 3),    # midway through removing articles whose stories regroup
+])
+def test_sigkill_mid_regrouping_then_rerun_equals_a_clean_index(tmp_path: Path, method: str, nth: int) -> None:
+    news, home, clean = tmp_path / "news", tmp_path / "home", tmp_path / "clean"
+    files = write_stories(news, 25, seed=1)
+    Indexer(load_settings(home=home), embedder=HashEmbedder()).sync([news])
+    # Earliest members removed (their stories relabel or split), copies of other stories added (joins, merges),
+    # some articles rewritten into other stories' copies.
+    for path in files[::7]:
+        path.unlink()
+    write_stories(news / "more", 10, seed=2)
+    rest = [f for f in files if f.exists()]
+    for path, other in zip(rest[1::9], rest[4::9]):
+        path.write_text("Rewritten\n\n" + other.read_text().split("\n\n", 1)[1] + "\nA correction was added.\n")
+
+    killed = subprocess.run([sys.executable, "-c", SYNC_KILLED_AT, str(ROOT), str(home), str(news), method, str(nth)],
+                            capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    Indexer(load_settings(home=home), embedder=HashEmbedder()).sync([news])
+    Indexer(load_settings(home=clean), embedder=HashEmbedder()).sync([news])
+
+    after, expected = snapshot(home), snapshot(clean)
+    assert after["problems"] == []
+    assert after["articles"] == expected["articles"]
+    assert after["stories"] == expected["stories"]
+    assert len(set(dict(after["stories"]).values())) < len(after["stories"]) - 10  # type: ignore[arg-type]
 
 
 OPEN_AT = """

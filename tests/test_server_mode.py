@@ -177,3 +177,30 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     settings = load_settings(home=tmp_path / "home", chroma_host="127.0.0.1", chroma_port=free_port())
     with pytest.raises(StoreError, match=r"cannot reach the Chroma server at 127\.0\.0\.1:\d+"):
         Store(settings)
+
+
+def test_story_groups_live_on_the_server(server_settings: Settings, embedder, news_dir: Path) -> None:
+    body = (news_dir / KYIV).read_text().splitlines()[1:]
+    (news_dir / "wire-2024-01-01.txt").write_text("Kyiv under fire\nBy Jane Smith, The Wire\n" + "\n".join(body)
+                                                  + "\nSign up for our newsletter.\n")
+    indexer = Indexer(server_settings, embedder=embedder)
+    indexer.sync([news_dir])
+    other = Store(server_settings)  # another client: the groups are in the server, not in the writer's process
+    ids = {Path(rid).name: rid for rid in other.records()}
+    of = other.stories_of(list(ids.values()))
+    assert of[ids[KYIV]] == of[ids["wire-2024-01-01.txt"]] != of[ids[PUTIN]]
+    members = other.story_members([of[ids[KYIV]]])[of[ids[KYIV]]]
+    assert [Path(m.article_id).name for m in members] == ["wire-2024-01-01.txt", KYIV]  # earliest first
+    status = collect_status(server_settings, other)
+    assert (status.stories, status.grouped_articles, status.grouped_stories) == (2, 2, 1)
+
+    # An edit keeps the story (its pending mark must not clobber the label); removing the earliest relabels.
+    path = news_dir / KYIV
+    path.write_text(path.read_text() + "\nOfficials said repairs to the power grid would take weeks.\n")
+    indexer.sync([news_dir])
+    assert other.stories_of([ids[KYIV]]) == {ids[KYIV]: of[ids[KYIV]]}
+    (news_dir / "wire-2024-01-01.txt").unlink()
+    indexer.sync([news_dir])
+    assert other.story_members(list(other.stories_of([ids[KYIV]]).values())) == \
+        {other.stories_of([ids[KYIV]])[ids[KYIV]]: [other.records()[ids[KYIV]].member()]}
+    assert other.fingerprint_records.count() == 2 and other.regrouping is None

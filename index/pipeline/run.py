@@ -19,6 +19,7 @@ from index.article import Article, Failure
 from index.pipeline.chunking import Chunker
 from index.pipeline.embedding import Embedder
 from index.pipeline.report import ItemResult, SyncReport
+from index.pipeline.stories import Stories
 from index.pipeline.writer import Pending, Writer
 from index.store import ArticleRecord, Store
 
@@ -47,7 +48,8 @@ class Run:
         self.seen: dict[str, _Seen] = {}
         self.by_text = {r.text_hash: r.article_id for r in records.values() if r.text_hash and r.version}
         self.duplicates_of: dict[str, list[Article]] = {}
-        self.writer = Writer(store, embedder, report, upcoming or set(), self._written)
+        self.stories = Stories(store)
+        self.writer = Writer(store, embedder, self.stories, report, upcoming or set(), self._written)
         self.articles_seen = 0
         self.signature = f"{chunker.signature}|{embedder.model_id}"
 
@@ -214,8 +216,9 @@ class Run:
             if r.article_id not in self.seen and r.origin not in incomplete and _in_scope(r.origin, scopes)
         ]
         promoted: list[Article] = []
+        if gone:
+            self.stories.remove([r.article_id for r in gone])
         for record in gone:
-            self.store.delete_article(record.article_id)
             self.report.removed += 1
             self.report.note(ItemResult(record.origin, record.title, "removed"))
             twins = self.duplicates_of.pop(record.article_id, [])

@@ -1,9 +1,10 @@
 """Incremental sync: make the store match a set of sources, paying only for what changed.
 
 Per article a content hash decides: unchanged articles cost nothing; new and changed ones are chunked and
-embedded in batches, reusing stored vectors of identical passages (``index.pipeline.writer``); articles gone from a
-synced folder or file are removed. ``index.pipeline.run`` keeps the per-article bookkeeping of a sync. See
-``index.store.store`` for why an interrupted run never shows a half-indexed article.
+embedded in batches, reusing stored vectors of identical passages (``index.pipeline.writer``), and placed in story
+groups with their near-copies (``index.pipeline.stories``); articles gone from a synced folder or file are removed.
+``index.pipeline.run`` keeps the per-article bookkeeping of a sync. See ``index.store.store`` for why an interrupted
+run never shows a half-indexed article.
 
 Why not llama-index's IngestionPipeline with a docstore: its ``UPSERTS_AND_DELETE`` deletes every document not in
 the current batch, so ``newsdesk index one-file.txt`` would empty the rest of the store; its docstore is a JSON
@@ -110,6 +111,7 @@ class Indexer:
             # (an absolute path is its own origin: the set references the list's strings rather than copy them)
             upcoming = {f if os.path.isabs(f) else str(Path(f).absolute()) for f in files}
             run = Run(self.store, self.chunker, self.embedder, records, report, upcoming)
+            regrouped = run.stories.prepare(records)  # (a killed run's regrouping, articles from before grouping)
             files_done = 0
             incomplete: set[str] = set()
             for loaded in loads:
@@ -123,7 +125,7 @@ class Indexer:
                 if progress:
                     progress(Progress(files_done, files_total, run.articles_seen, report.chunks_written))
             run.finish(scopes, incomplete)
-            if report.changed or recovered:
+            if report.changed or recovered or regrouped:
                 self.store.mark_synced()
         report.seconds = time.perf_counter() - started
         if progress:

@@ -1,4 +1,5 @@
-"""Writing a sync's new and changed articles, in batches: mark pending, embed, write passages, commit, drop old.
+"""Writing a sync's new and changed articles, in batches: mark pending, embed, write passages and fingerprints,
+place them in stories, commit, drop old.
 
 The order is what makes an interrupted run harmless (see ``index.store.store``). Embedding reuses stored vectors of
 identical passages, so an edited headline or an appended paragraph re-embeds one or two passages, a moved file none.
@@ -16,6 +17,7 @@ from index.article import Article
 from index.pipeline.chunking import Chunk
 from index.pipeline.embedding import Embedder
 from index.pipeline.report import ItemResult, SyncReport
+from index.pipeline.stories import Arrival, Stories
 from index.store import ArticleRecord, Store, chunk_id, passage_meta
 
 FLUSH_CHUNKS = 256
@@ -36,10 +38,11 @@ class Pending:
 class Writer:
     """The articles of one sync waiting to be written, and the writing. ``written`` hears of each article stored."""
 
-    def __init__(self, store: Store, embedder: Embedder, report: SyncReport, upcoming: set[str],
+    def __init__(self, store: Store, embedder: Embedder, stories: Stories, report: SyncReport, upcoming: set[str],
                  written: Callable[[Pending], None]) -> None:
         self.store = store
         self.embedder = embedder
+        self.stories = stories
         self.report = report
         self.written = written
         self.queue: list[Pending] = []
@@ -93,7 +96,7 @@ class Writer:
             return
         batch, self.queue, self.queued_chunks = self.queue, [], 0
         store = self.store
-        store.put_records(
+        store.mark_pending(
             replace(p.old or replace(p.record, version=""), pending=p.record.version) for p in batch
         )
         chunks = [(p, c) for p in batch for c in p.chunks]
@@ -105,12 +108,19 @@ class Writer:
             texts=[c.text for _, c in chunks],
             metas=[_meta(p, c, indexed_at) for p, c in chunks],
         )
-        store.put_records(replace(p.record, pending=p.old.version if p.old else "") for p in batch)
-        replaced = [p for p in batch if p.old and p.old.version != p.record.version]
-        for p in replaced:
-            store.delete_version(p.record.article_id, p.old.version)  # type: ignore[union-attr]
-        if replaced:
-            store.put_records(p.record for p in replaced)
+        prints = [self.stories.fingerprint(p.article.text) for p in batch]
+        placement = self.stories.place([Arrival(p.record, f, p.old is not None) for p, f in zip(batch, prints)])
+        store.put_fingerprints([(p.record.article_id, p.record.version, f) for p, f in zip(batch, prints)])
+        for p in batch:
+            p.record = replace(p.record, story=placement.labels[p.record.article_id])
+        with self.stories.applying(placement):
+            store.put_records(replace(p.record, pending=p.old.version if p.old else "") for p in batch)
+            store.relabel(placement.relabels)
+            replaced = [p for p in batch if p.old and p.old.version != p.record.version]
+            for p in replaced:
+                store.delete_version(p.record.article_id, p.old.version)  # type: ignore[union-attr]
+            if replaced:
+                store.put_records(p.record for p in replaced)
         for p in batch:  # records are not kept: the run's `seen` protects them, and 100k records weigh 100 MB
             setattr(self.report, p.status, getattr(self.report, p.status) + 1)
             self.report.note(ItemResult(p.article.location, p.article.title, p.status))

@@ -1,4 +1,4 @@
-"""Opening a store: the Chroma client and the two collections, one shared connection per on-disk store per process.
+"""Opening a store: the Chroma client and the three collections, one shared connection per on-disk store per process.
 
 The only module that imports chromadb; ``Store`` is the only code that touches the collections.
 """
@@ -47,7 +47,7 @@ def _opening_lock(settings: IndexSettings) -> AbstractContextManager[Any]:
 
 
 class Connection:
-    """A client of one store with its two collections, and the store's write stamp as of the view it holds."""
+    """A client of one store with its collections, and the store's write stamp as of the view it holds."""
 
     def __init__(self, settings: IndexSettings, client: Any = None) -> None:
         self.settings = settings
@@ -56,17 +56,22 @@ class Connection:
         self.lock = threading.Lock()
         """Held while the stamp is read or moved, so a thread never mistakes this process's write for another's."""
         if client is None:
-            self.client, self.chunks, self.articles = _open(settings)
+            self.client, self.chunks, self.articles, self.fingerprints = _open(settings)
         else:
             self.client = client
-            self.chunks, self.articles = _collections(client, settings)
+            self.chunks, self.articles, self.fingerprints = _collections(client, settings)
         self.stamp: int | None = None
 
     def reopen(self) -> None:
         # Chroma hands out one cached System per path: forgetting it makes the new client load the store from disk.
         # The old client is left to the garbage collector, not closed: a search on another thread may still use it.
         SharedSystemClient.clear_system_cache()
-        self.client, self.chunks, self.articles = _open(self.settings)
+        self.client, self.chunks, self.articles, self.fingerprints = _open(self.settings)
+
+    def recreate_fingerprints(self) -> None:
+        """Drop the fingerprints collection and start an empty one (a new fingerprint scheme)."""
+        self.client.delete_collection(self.fingerprints.name)
+        self.fingerprints = _fingerprints(self.client, self.settings)
 
 
 _CONNECTIONS: dict[str, Connection] = {}
@@ -83,15 +88,20 @@ def shared_connection(settings: IndexSettings) -> Connection:
         return _CONNECTIONS[key]
 
 
-def _open(settings: IndexSettings) -> tuple[Any, Any, Any]:
+def _open(settings: IndexSettings) -> tuple[Any, Any, Any, Any]:
     with _opening_lock(settings):
         client = make_client(settings)
         return client, *_collections(client, settings)  # the collections are created under the lock too
 
 
-def _collections(client: Any, settings: IndexSettings) -> tuple[Any, Any]:
-    """The passages and the manifest, created if missing."""
+def _collections(client: Any, settings: IndexSettings) -> tuple[Any, Any, Any]:
+    """The passages, the manifest and the articles' fingerprints (story grouping), created if missing."""
     chunks = client.get_or_create_collection(f"{settings.collection}_chunks", embedding_function=None,
                                              configuration={"hnsw": {"space": "cosine"}})
     articles = client.get_or_create_collection(f"{settings.collection}_articles", embedding_function=None)
-    return chunks, articles
+    return chunks, articles, _fingerprints(client, settings)
+
+
+def _fingerprints(client: Any, settings: IndexSettings) -> Any:
+    return client.get_or_create_collection(f"{settings.collection}_fingerprints", embedding_function=None,
+                                           configuration={"hnsw": {"space": "cosine"}})

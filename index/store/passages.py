@@ -28,6 +28,9 @@ class Passage:
     end: int
     score: float
     origin: str = ""
+    story: str = ""
+    """The article's story group, filled by ``Store.committed`` from the manifest (passages do not store it: see
+    ``store.py``); its members come from ``Store.story_members``."""
 
 
 def article_key(article_id: str) -> str:

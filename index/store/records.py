@@ -22,6 +22,9 @@ class ArticleRecord:
     source: str
     published: str
     url: str
+    story: str = ""
+    """The story group this article belongs to (see ``index.pipeline.stories``); empty until its version is
+    committed, or for an article stored before story grouping existed (grouped on the next sync)."""
 
     @classmethod
     def from_meta(cls, article_id: str, meta: dict[str, Any]) -> ArticleRecord:
@@ -38,6 +41,7 @@ class ArticleRecord:
             source=str(meta.get("source", "")),
             published=str(meta.get("published", "")),
             url=str(meta.get("url", "")),
+            story=str(meta.get("story", "")),
         )
 
     def to_meta(self) -> dict[str, Any]:
@@ -45,5 +49,19 @@ class ArticleRecord:
             "hash": self.content_hash, "text_hash": self.text_hash, "version": self.version,
             "pending": self.pending, "origin": self.origin,
             "line": self.line, "n_chunks": self.n_chunks, "title": self.title, "source": self.source,
-            "published": self.published, "url": self.url,
+            "published": self.published, "url": self.url, "story": self.story,
         }
+
+    def member(self) -> StoryMember:
+        return StoryMember(self.article_id, self.source, self.title, self.url, self.published)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """One article of a story group, as a citation lists it (``Store.story_members``)."""
+
+    article_id: str
+    source: str
+    title: str
+    url: str
+    published: str

@@ -1,13 +1,20 @@
-"""The Chroma store: passages with their vectors, and a manifest of articles beside them.
+"""The Chroma store: passages with their vectors, a manifest of articles, and the articles' fingerprints.
 
-Two collections: ``<name>_chunks`` holds one record per passage (text, vector, span and article metadata) and
-``<name>_articles`` holds one record per article (content hash, committed ``version``, ``pending`` version).
-Keeping the manifest in Chroma means a Chroma server carries the whole state, so several machines can share it.
+Three collections: ``<name>_chunks`` holds one record per passage (text, vector, span and article metadata),
+``<name>_articles`` one record per article (content hash, committed ``version``, ``pending`` version, ``story``) and
+``<name>_fingerprints`` one record per article version (near-duplicate fingerprint, see ``fingerprints.py``).
+Keeping all of it in Chroma means a Chroma server carries the whole state, so several machines can share it.
 
-Crash safety rests on one rule: a passage is visible only when its ``version`` equals the committed version of
-its article. A sync marks the new version pending, writes the passages, commits the article record (one record,
-so the switch is atomic), then deletes the old passages. A run killed anywhere leaves at worst invisible orphans,
-which the next run finds through the pending marks and removes.
+Crash safety rests on one rule: a passage or fingerprint is visible only when its ``version`` equals the committed
+version of its article. A sync marks the new version pending, writes the passages and fingerprint, commits the
+article record (one record, so the switch is atomic), then deletes the old version. A run killed anywhere leaves at
+worst invisible orphans, which the next run finds through the pending marks and removes.
+
+Story groups are a label on the manifest records (``story``), not on passages: an article's group changes when
+*other* articles arrive or leave, and relabelling a few manifest records is cheaper than rewriting their passages.
+A change that relabels more than the one record being committed is announced first (``begin_regroup``: the stories
+and articles involved, in the manifest's collection metadata, one write) and cleared when done; a run killed in
+between leaves the announcement, and the next run regroups exactly those (``index.pipeline.stories``).
 
 Several processes may use one on-disk store (the web app, `newsdesk index` in a terminal, a watcher). Chroma caches
 a store's vector index per process and never notices another process's writes: that process's queries miss the new
@@ -19,6 +26,7 @@ someone else reopens the store, which reloads it from disk (``Store.catch_up``).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,8 +39,15 @@ import numpy as np
 from index.settings import IndexSettings
 from index.store.connection import Connection, StoreError, shared_connection
 from index.store.filters import Filters
-from index.store.passages import Passage, chunk_version, passage_from
-from index.store.records import ArticleRecord
+from index.store.fingerprints import (
+    Fingerprint,
+    StoredFingerprint,
+    fingerprint_from,
+    fingerprint_id,
+    fingerprint_meta,
+)
+from index.store.passages import Passage, article_key, chunk_version, passage_from
+from index.store.records import ArticleRecord, StoryMember
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +81,11 @@ class Store:
     def articles(self) -> Any:
         """The raw manifest collection (see ``chunks``)."""
         return self._connection.articles
+
+    @property
+    def fingerprint_records(self) -> Any:
+        """The raw fingerprints collection (see ``chunks``)."""
+        return self._connection.fingerprints
 
     # -- other processes' writes (see the module docstring) -----------------------------------------------------
 
@@ -142,11 +162,18 @@ class Store:
         return {rid: ArticleRecord.from_meta(rid, meta or {}) for rid, meta in zip(got["ids"], got["metadatas"])}
 
     def put_records(self, records: Iterable[ArticleRecord]) -> None:
-        batch = list(records)
-        for at in range(0, len(batch), PAGE):
-            part = batch[at:at + PAGE]
-            self.articles.upsert(ids=[r.article_id for r in part], embeddings=[[0.0]] * len(part),
-                                 metadatas=[r.to_meta() for r in part])
+        self._upsert_records([(r.article_id, r.to_meta()) for r in records])
+
+    def mark_pending(self, records: Iterable[ArticleRecord]) -> None:
+        """``put_records`` for pending marks, except that a stored record keeps its ``story``: the caller's copy may
+        predate a regrouping earlier in the run (Chroma merges the keys written into those stored)."""
+        self._upsert_records([(r.article_id, {k: v for k, v in r.to_meta().items() if k != "story"}) for r in records])
+
+    def _upsert_records(self, rows: list[tuple[str, dict[str, Any]]]) -> None:
+        for at in range(0, len(rows), PAGE):
+            part = rows[at:at + PAGE]
+            self.articles.upsert(ids=[rid for rid, _ in part], embeddings=[[0.0]] * len(part),
+                                 metadatas=[meta for _, meta in part])
 
     def _pages(self, collection: Any, include: list[str],
                where: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -172,11 +199,14 @@ class Store:
                                documents=texts[at:at + PAGE], metadatas=metas[at:at + PAGE])
 
     def delete_version(self, article_id: str, version: str) -> None:
+        """An article version's passages and fingerprint."""
         if version:
             self.chunks.delete(where={"$and": [{"article_id": article_id}, {"version": version}]})
+            self.fingerprint_records.delete(ids=[fingerprint_id(article_id, version)])
 
     def delete_article(self, article_id: str) -> None:
         self.chunks.delete(where={"article_id": article_id})
+        self.fingerprint_records.delete(where={"article_id": article_id})
         self.articles.delete(ids=[article_id])
 
     def vectors_by_hash(self, chunk_hashes: Sequence[str]) -> dict[str, np.ndarray]:
@@ -189,6 +219,30 @@ class Store:
             for meta, vector in zip(got["metadatas"], got["embeddings"]):
                 found[str(meta["chunk_hash"])] = np.asarray(vector, dtype=np.float32)
         return found
+
+    def article_texts(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """Committed articles' texts as their passages hold them (spans laid back in place; whitespace between
+        passages, if any, becomes one space): for fingerprinting articles stored before fingerprints existed."""
+        versions = {rid: r.version for rid, r in self.records_for(article_ids).items() if r.version}
+        spans: dict[str, list[tuple[int, int, str]]] = {}
+        if versions:
+            got = self.chunks.get(where={"article_id": {"$in": list(versions)}}, include=["documents", "metadatas"])
+            for text, meta in zip(got["documents"], got["metadatas"]):
+                meta = meta or {}
+                rid = str(meta.get("article_id", ""))
+                if versions.get(rid) == meta.get("version"):
+                    spans.setdefault(rid, []).append((int(meta.get("start", 0)), int(meta.get("end", 0)), text or ""))
+        texts: dict[str, str] = {}
+        for rid, parts in spans.items():
+            out, cursor = [], 0
+            for start, end, text in sorted(parts):
+                if end <= cursor:
+                    continue
+                gap = " " if out and start > cursor else ""
+                out.append(text[cursor - start:] if start < cursor else gap + text)
+                cursor = end
+            texts[rid] = "".join(out)
+        return texts
 
     def recover(self) -> int:
         """Remove passages of versions that were written but never committed (a killed run). Returns articles."""
@@ -229,10 +283,11 @@ class Store:
                 for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
 
     def committed(self, passages: list[Passage]) -> list[Passage]:
-        """``passages`` without those of versions not (or no longer) committed (see the module docstring)."""
+        """``passages`` without those of versions not (or no longer) committed (see the module docstring), each
+        with its article's ``story`` (read from the same manifest records)."""
         records = self.records_for([p.article_id for p in passages])
-        versions = {rid: r.version for rid, r in records.items()}
-        return [p for p in passages if versions.get(p.article_id) == chunk_version(p.chunk_id)]
+        return [replace(p, story=records[p.article_id].story or article_key(p.article_id)) for p in passages
+                if p.article_id in records and records[p.article_id].version == chunk_version(p.chunk_id)]
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by passage id; ids no longer stored are missing."""
@@ -249,6 +304,96 @@ class Store:
                 meta = meta or {}
                 if committed.get(str(meta.get("article_id", ""))) == meta.get("version"):
                     yield passage_from(cid, text or "", meta)
+
+    # -- story groups (see the module docstring; the grouping itself: index.pipeline.stories) -------------------
+
+    def stories_of(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """The story id of each committed article among ``article_ids`` (one read by id). An article stored before
+        story grouping existed, not yet grouped, is a story of its own (an id ``story_members`` knows nothing of)."""
+        return {rid: r.story or article_key(rid) for rid, r in self.records_for(article_ids).items() if r.version}
+
+    def story_members(self, story_ids: Sequence[str]) -> dict[str, list[StoryMember]]:
+        """The committed articles of each story, earliest published first (undated last): the first is the story's
+        representative. One indexed read, ~11 ms for 10 stories among 20k articles; no scan."""
+        members: dict[str, list[StoryMember]] = {}
+        for record in sorted(self.story_records(story_ids), key=publication_order):
+            members.setdefault(record.story, []).append(record.member())
+        return members
+
+    def story_records(self, story_ids: Iterable[str]) -> list[ArticleRecord]:
+        """Manifest records of the committed articles labelled with any of ``story_ids``."""
+        wanted = sorted({s for s in story_ids if s})
+        found: list[ArticleRecord] = []
+        for at in range(0, len(wanted), 500):
+            where = {"story": {"$in": wanted[at:at + 500]}}
+            found.extend(ArticleRecord.from_meta(rid, meta) for rid, meta in self._scan(self.articles, where))
+        return [r for r in found if r.version]
+
+    def relabel(self, stories: dict[str, str]) -> None:
+        """Move articles (id -> story id) to other stories: only that key of their records is written."""
+        rows = list(stories.items())
+        for at in range(0, len(rows), PAGE):
+            part = rows[at:at + PAGE]
+            self.articles.update(ids=[rid for rid, _ in part], metadatas=[{"story": story} for _, story in part])
+
+    def put_fingerprints(self, rows: Sequence[tuple[str, str, Fingerprint]]) -> None:
+        """(article id, version, fingerprint) rows, written like that version's passages."""
+        for at in range(0, len(rows), PAGE):
+            part = rows[at:at + PAGE]
+            self.fingerprint_records.upsert(
+                ids=[fingerprint_id(rid, version) for rid, version, _ in part],
+                embeddings=np.stack([f.vector for _, _, f in part]),
+                metadatas=[fingerprint_meta(rid, version, f) for rid, version, f in part],
+            )
+
+    def similar(self, vectors: Sequence[np.ndarray], n: int) -> list[list[StoredFingerprint]]:
+        """For each vector, the ``n`` stored fingerprints nearest it (any version: callers keep committed ones).
+        One nearest-neighbour query for all. Measured for a batch of 30 among 20k fingerprints: 10-17 ms; the
+        alternative, LSH band keys as metadata found by a 32-clause ``where`` ``$or``, took 46-63 ms and grew with
+        the collection (3-8 ms at 1k); reading 5,000 of its 36-key records took 2.7 s."""
+        if not vectors:
+            return []
+        got = self.fingerprint_records.query(query_embeddings=np.stack(vectors), n_results=n, include=["metadatas"])
+        return [[fingerprint_from(meta or {}) for meta in metas] for metas in got["metadatas"]]
+
+    def fingerprints(self, versions: Sequence[tuple[str, str]]) -> dict[str, Fingerprint]:
+        """Stored fingerprints of (article id, version) pairs, by article id; missing ones are left out."""
+        if not versions:
+            return {}
+        got = self.fingerprint_records.get(ids=[fingerprint_id(rid, v) for rid, v in versions], include=["metadatas"])
+        found = (fingerprint_from(meta or {}) for meta in got["metadatas"])
+        return {f.article_id: f.fingerprint for f in found}
+
+    @property
+    def fingerprint_scheme(self) -> str | None:
+        return self._meta(self.fingerprint_records).get("scheme")
+
+    def reset_fingerprints(self, scheme: str) -> None:
+        """Start over with fingerprints of another scheme: drop them all and unlabel every article (the next sync
+        groups them again). Re-run whole if interrupted: the scheme is recorded last."""
+        self._connection.recreate_fingerprints()
+        unlabelled = [rid for rid, meta in self._scan(self.articles) if meta.get("story")]
+        self.relabel(dict.fromkeys(unlabelled, ""))
+        self._set_meta(self.fingerprint_records, scheme=scheme)
+
+    def set_fingerprint_scheme(self, scheme: str) -> None:
+        self._set_meta(self.fingerprint_records, scheme=scheme)
+
+    @property
+    def regrouping(self) -> tuple[list[str], list[str]] | None:
+        """The stories and articles of a regrouping begun and not finished (a killed run), if any."""
+        raw = self._meta(self.articles).get("regrouping")
+        if not raw:
+            return None
+        pending = json.loads(raw)
+        return list(pending["stories"]), list(pending["articles"])
+
+    def begin_regroup(self, stories: Iterable[str], article_ids: Iterable[str]) -> None:
+        self._set_meta(self.articles, regrouping=json.dumps({"stories": sorted(set(stories) - {""}),
+                                                             "articles": sorted(set(article_ids))}))
+
+    def end_regroup(self) -> None:
+        self._set_meta(self.articles, regrouping="")
 
     # -- bookkeeping ------------------------------------------------------------------------------------------
 
@@ -278,3 +423,8 @@ class Store:
     def counts(self) -> tuple[int, int]:
         """Articles (manifest records, uncommitted ones included) and passages stored."""
         return self.articles.count(), self.chunks.count()
+
+
+def publication_order(record: ArticleRecord) -> tuple[bool, str, str]:
+    """Earliest published first, undated last, then by id: the order of a story's members."""
+    return (not record.published, record.published, record.article_id)
