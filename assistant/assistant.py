@@ -1,9 +1,10 @@
 """The one API behind the CLI, the web chat, the OpenAI-compatible endpoint and the tests.
 
 A question goes: follow-up rewriting (``chat``) -> date/source filters (given, or inferred from the question by
-``query``) -> retrieval -> the extractive answer and the evidence verdict (``answer``) -> refusal, the extractive
-answer, or a generated one (``llm``). The evidence verdict comes first in every mode, so an unanswerable question
-never reaches the LLM, and the extractive answer is ready as the fallback when the LLM fails.
+``query``) -> retrieval -> the extractive answer and its verdict (``answer``) -> refusal, the extractive answer, or
+a generated one (``llm``). Offline, the verdict decides whether to answer. With an LLM the model decides: only an
+off-topic question (``answer.gate``) is refused before the call, and the extractive answer is the fallback when
+the LLM fails.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from assistant.answer import (
     timeline,
     timeline_topic,
 )
+from assistant.answer.entities import warm_up as warm_entities
+from assistant.answer.gate import on_topic
 from assistant.answer.occurrences import latest_occurrence
 from assistant.chat import standalone
 from assistant.limits import check_question, check_text
@@ -74,6 +77,12 @@ class Assistant:
         self.today: Callable[[], date] = (lambda: pinned) if pinned else date.today
         """Dates in questions ("yesterday", "on January 2") are read against this (``NEWSDESK_TODAY`` pins it)."""
 
+    def warm_up(self) -> None:
+        """Builds the keyword snapshot (in the background) and loads the entity model (0.3 s) now, so the first
+        question waits for neither; the web server calls this at start-up."""
+        self.retriever.warm_up()
+        warm_entities()
+
     @property
     def mode(self) -> str:
         """``offline`` or ``llm:<model>``: shown by the UI's mode indicator."""
@@ -110,10 +119,11 @@ class Assistant:
         today = self.today()
         asked, notice = standalone(question, history, today, llm)
         clock.lap("rewrite")
-        evidence = self._evidence(asked, Filters(since, until, tuple(sources or ())), today, clock)
+        accepts = answers if llm is None else on_topic
+        evidence = self._evidence(asked, Filters(since, until, tuple(sources or ())), today, clock, accepts)
         notice = add_notice(notice, evidence.notice) if evidence.notice else notice
         found, filters = with_date_for_when(asked, evidence.found), evidence.filters
-        if not found.verdict.answerable:
+        if not accepts(found):
             answer = yield from refuse(asked, found, filters, "offline" if llm is None else self.mode, notice,
                                        evidence.newest)
         elif llm is None:
@@ -123,10 +133,13 @@ class Assistant:
         answer.timings_ms = clock.total()
         yield answer
 
-    def _evidence(self, asked: str, given: Filters, today: date, clock: Stopwatch) -> Evidence:
+    def _evidence(self, asked: str, given: Filters, today: date, clock: Stopwatch,
+                  accepts: Callable[[Extract], bool]) -> Evidence:
         """The passages to answer from. Dates the caller set are a wall; dates the question names are evidence:
         articles of that period first, then (saying so) the closest evidence outside it, unless the question asks
-        about the period itself. Articles published after ``today`` (plus a day's grace) are not news yet."""
+        about the period itself. Articles published after ``today`` (plus a day's grace) are not news yet.
+        ``accepts``: whether what a period gave is worth answering from (the verdict offline, the gate with an
+        LLM)."""
         days = self.retriever.published_days()
         frame = read_question(asked, today, self.retriever.known_sources(), days)
         # one line per article by date: asked for ("How has X developed?"), or what a period held ("What happened
@@ -149,17 +162,18 @@ class Assistant:
         inside = look(replace(walls, since=period[0], until=period[1]))
         if frame.about_period and not inside.found.passages:  # nothing published then: say what the newest is
             return replace(inside, newest=days.newest(not_after=today + timedelta(days=DAY_GRACE)))
-        if inside.found.verdict.answerable or frame.about_period:
+        if accepts(inside.found) or frame.about_period:
             return inside
         for other in same_days_other_years(period, days):  # "2 January 2026" when the story is from 2 January 2024
             wider = look(replace(walls, since=other[0], until=other[1]))
-            if wider.found.verdict.answerable:
+            if accepts(wider.found):
                 break
         else:
             wider = look(walls)
-            if not wider.found.verdict.answerable:
+            if not accepts(wider.found):
                 return wider  # the refusal then names the closest articles, wherever they are
-        shown = sorted({c.published for c in wider.found.citations if c.published})
+        shown = sorted({c.published for c in wider.found.citations if c.published}
+                       or {p.published for p in wider.found.passages[:1] if p.published})
         dated = ", ".join(day_text(day) for day in shown) or "undated articles"
         return replace(wider, notice=f"No article from {period_text(*period)} answers this; this is from {dated}.")
 
@@ -308,10 +322,18 @@ def offline_answer(asked: str, found: Extract, notice: str | None) -> Step:
 
 
 def fallback(asked: str, found: Extract, note: str, streamed: bool) -> Step:
-    """The offline answer instead of a generated one, after a blank line when part of that one was shown."""
+    """The offline answer (or its refusal) instead of a generated one, after a blank line when part of that one was
+    shown."""
     if streamed:
         yield Delta("\n\n")
+    if not answers(found):
+        return (yield from refuse(asked, found, Filters(), "offline", note))
     return (yield from offline_answer(asked, found, note))
+
+
+def answers(found: Extract) -> bool:
+    """The offline verdict: the extractive answer answers the question."""
+    return found.verdict.answerable
 
 
 def marked_stream(llm: LLM, messages: list[dict[str, str]], max_tokens: int, markers: Markers,

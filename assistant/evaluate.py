@@ -21,6 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from assistant.answer.kind import answer_type, wanted_entity
 from assistant.assistant import Assistant
 from index.sources.markup import plain_text
 
@@ -99,6 +100,12 @@ class EvalReport:
     """Answered questions whose gold evidence was in the top ``EVIDENCE_DEPTH`` passages."""
     refused_with_evidence: int = 0
     """Of those, the ones refused: what the answer layer threw away."""
+    by_kind: dict[str, Outcomes] = field(default_factory=dict)
+    """Outcomes by what the question asks for: a kind of name (``person``, ``place``...), a number, a time, or
+    ``open``."""
+    citations: int = 0
+    citations_with_evidence: int = 0
+    """Citations (of answers to questions with gold evidence) whose passage holds it: citation precision."""
     search_ms: dict[str, float] = field(default_factory=dict)
     answer_ms: dict[str, float] = field(default_factory=dict)
     skipped_lines: list[str] = field(default_factory=list)
@@ -117,6 +124,11 @@ class EvalReport:
             if self.evidence_retrieved:
                 lines.append(f"  refused although the gold evidence was retrieved: {self.refused_with_evidence} of "
                              f"{self.evidence_retrieved} ({self.refused_with_evidence / self.evidence_retrieved:.1%})")
+            if self.citations:
+                lines.append(f"  citations holding the gold evidence: {self.citations_with_evidence} of "
+                             f"{self.citations} ({self.citations_with_evidence / self.citations:.1%})")
+            for kind, outcomes in sorted(self.by_kind.items(), key=lambda item: -item[1].questions):
+                lines.append(f"  {kind + ':':17s} {outcomes.render()}")
         elif self.refusal_rate is not None:
             lines.append(f"answers:   refused {pct(self.refusal_rate)}")
         for name, ms in (("search", self.search_ms), ("answer", self.answer_ms)):
@@ -130,6 +142,7 @@ class EvalReport:
         data["hits_at"] = {str(k): v for k, v in self.hits_at.items()}
         data["outcomes"] = self.outcomes.to_json()
         data["time_outcomes"] = self.time_outcomes.to_json()
+        data["by_kind"] = {kind: outcomes.to_json() for kind, outcomes in self.by_kind.items()}
         return data
 
 
@@ -220,6 +233,11 @@ def evaluate(assistant: Assistant, questions: list[Question], k: int = 10, answe
                 report.outcomes.add(answer.refused, correct)
                 if q.has_time_words:
                     report.time_outcomes.add(answer.refused, correct)
+                report.by_kind.setdefault(question_kind(q.question), Outcomes()).add(answer.refused, correct)
+                if q.evidence:
+                    report.citations += len(answer.citations)
+                    report.citations_with_evidence += sum(
+                        evidence_rank([c.text], q.evidence) is not None for c in answer.citations)
                 if rank is not None and rank <= EVIDENCE_DEPTH:
                     report.evidence_retrieved += 1
                     report.refused_with_evidence += int(answer.refused)
@@ -235,6 +253,13 @@ def evaluate(assistant: Assistant, questions: list[Question], k: int = 10, answe
     report.search_ms = _percentiles(search_ms)
     report.answer_ms = _percentiles(answer_ms)
     return report
+
+
+def question_kind(question: str) -> str:
+    """What the question asks for, as the answer layer reads it: the kind of name, else a number or a time, else
+    ``open``."""
+    kind = answer_type(question)[0]
+    return wanted_entity(question) or (kind if kind != "any" else "open")
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:

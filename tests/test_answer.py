@@ -39,7 +39,8 @@ def markers(text: str) -> list[int]:
 
 
 def assert_grounded(answer: Answer) -> None:
-    """Every sentence shown is verbatim (up to whitespace) from a quote of the citation that follows it."""
+    """Every sentence shown is verbatim (up to whitespace) from a quote of the citation that follows it; a leading
+    name ("Kharkiv — ...") is one of the quoted words."""
     assert answer.citations
     by_n = {c.n: c for c in answer.citations}
     flat = lambda s: " ".join(s.split())  # noqa: E731
@@ -47,6 +48,10 @@ def assert_grounded(answer: Answer) -> None:
         citation = by_n[int(n)]
         quoted = [flat(citation.text[a:b]) for a, b in citation.quotes]
         assert quoted, f"citation [{n}] has no quoted span"
+        lead, dash, rest = chunk.partition(" — ")
+        if dash and answer.text.startswith(chunk):
+            assert all(name.strip() in " ".join(quoted) for name in lead.split(",")), f"lead {lead!r} not quoted"
+            chunk = rest
         body = flat(chunk)
         assert body, "a marker with no sentence before it"
         assert all(q in flat(citation.text) for q in quoted)

@@ -79,6 +79,13 @@ def test_eval_scores_answers_and_pins_today_to_asked_on(indexer: Indexer, news_d
     assert outcomes["wrong"] == 0 and outcomes["score"] == pytest.approx(0.5)
     assert report["time_outcomes"]["questions"] == 2  # "this week", and the year 1966
     assert report["evidence_retrieved"] == 1 and report["refused_with_evidence"] == 0
+    # by what each question asks for: a number (answered), an open question (one answered, one refused: asked
+    # before the article), a team by name (refused)
+    kinds = report["by_kind"]
+    assert kinds["number"]["correct"] == 1.0 and kinds["organisation"]["refused"] == 1.0, kinds
+    assert kinds["open"]["questions"] == 2 and kinds["open"]["correct"] == 0.5, kinds
+    # citation precision over the one question with gold evidence: its citations that hold the evidence
+    assert report["citations"] >= 1 and report["citations_with_evidence"] >= 1, report
 
 
 def test_eval_names_a_bad_asked_on(tmp_path: Path) -> None:

@@ -12,7 +12,9 @@ from openai_server import Recorded, Reply, ScriptedOpenAI
 from pydantic import SecretStr
 
 from assistant import Answer, Assistant, Delta
-from assistant.llm import Markers, build_answer_prompt
+from assistant.answer.refusal import REFUSAL, is_refusal, refusal_text
+from assistant.llm import Markers, build_answer_prompt, cited, tidy
+from assistant.types import Passage
 from index.pipeline.tokens import count_tokens
 
 KEY = "sk-test-9f8e7d6c5b4a-never-shown"
@@ -234,3 +236,166 @@ def test_prompt_injection_stays_inside_the_data(assistant: Assistant, server: Sc
     server.script(Reply("PWNED"))
     obeyed = assistant.ask(QUESTION)
     assert "cites none of the passages" in (obeyed.notice or "")
+
+
+# --- what a real model writes (issue 14: bench/llm_eval.py against Qwen2.5-Coder-1.5B) ------------------------------
+
+def passage(article_id: str, text: str, title: str = "Kyiv strikes", source: str = "Reuters",
+            published: str | None = "2024-12-20") -> Passage:
+    return Passage(f"{article_id}:v:0", article_id, title, source, published, None, text, 0, len(text), 1.0)
+
+
+@pytest.mark.parametrize("reply", [
+    "The articles don't say.",
+    "the articles do not say",
+    "The Pope did not say anything about the Kyiv strikes.",
+    "The passages do not say what the Pope said about the strikes.",
+    "There is no information about this in the articles.",
+    "I don't know.",
+    "I do not know the answer based on the passages provided.",
+    "The articles don't mention the Pope [1].",
+    "The provided passages do not contain any information about Biden's response.",
+    "I'm sorry, but the passages don't mention how Biden responded.",
+    "None of the passages mention the Pope.",
+    "The Pope's reaction is not mentioned in the passages.",
+    "There is no mention of the Pope in the articles [2].",
+    "Biden's response is not provided in the given passages [1][3].",
+])
+def test_refusal_phrasings_are_refusals(reply: str) -> None:
+    assert is_refusal(reply)
+
+
+@pytest.mark.parametrize("reply", [
+    "Zelensky did not attend the summit [2].",
+    "Russia launched five ballistic missiles at Kyiv [1].",
+    "The Kremlin did not comment on the strike [1].",
+    "No one was killed in the attack on Kyiv [1].",
+    "There is no evidence of a ceasefire, officials said [2].",
+    "Kyiv was hit by about 100 missiles [1]. The articles don't say how many people died.",
+    "The articles don't say who fired first, but Kyiv was hit by about 100 missiles [1].",
+    "Putin did not say when the duel would happen, only that Kyiv could pick a target [2].",
+    "The death toll was not reported by local sources [2].",
+    "Sources did not say whether the missiles were hypersonic [1].",
+    "The figure was not available in the first report, officials said [1].",
+    "According to the passage [1], 100 missiles hit Kyiv on January 2.",
+])
+def test_answers_with_a_negation_are_not_refusals(reply: str) -> None:
+    assert not is_refusal(reply)
+
+
+@pytest.mark.parametrize("reply", [
+    "The articles don't mention the Pope [1].",
+    "The Pope did not say anything about the Kyiv strikes.",
+    "There is no information about this in the articles.",
+])
+def test_a_refusing_reply_becomes_the_products_refusal(assistant: Assistant, server: ScriptedOpenAI,
+                                                       reply: str) -> None:
+    server.script(Reply(reply))
+    answer = assistant.ask("What did the Pope say about the missile strike on Kyiv?")
+    assert server.requests, "the model was asked"
+    assert answer.refused and answer.citations == []
+    assert answer.text.startswith(REFUSAL) and "The closest ones cover: “" in answer.text
+
+
+def test_a_cited_negative_answer_stays_an_answer(assistant: Assistant, server: ScriptedOpenAI) -> None:
+    server.script(cite("five ballistic missiles", "Zelensky did not attend, and five ballistic missiles were "
+                                                  "launched at Kyiv [{n}]."))
+    answer = assistant.ask(QUESTION)
+    assert not answer.refused and len(answer.citations) == 1 and answer.text.endswith("Kyiv [1].")
+
+
+MARKER_STYLES = [
+    ("Kyiv was hit [2].", "Kyiv was hit [1].", [2]),
+    ("Kyiv was hit [Passage 2].", "Kyiv was hit [1].", [2]),
+    ("Kyiv was hit [passage 2, 3].", "Kyiv was hit [1][2].", [2, 3]),
+    ("Kyiv was hit [Passages 1 and 3].", "Kyiv was hit [1][2].", [1, 3]),
+    ("Kyiv was hit [Source 3].", "Kyiv was hit [1].", [3]),
+    ("Kyiv was hit (Passage 2).", "Kyiv was hit [1].", [2]),
+    ("Kyiv was hit 【3】.", "Kyiv was hit [1].", [3]),
+    ("Kyiv was hit【3†source】.", "Kyiv was hit [1].", [3]),
+    ("Kyiv was hit [^1].", "Kyiv was hit [1].", [1]),
+    ("Kyiv was hit [1, 2].", "Kyiv was hit [1][2].", [1, 2]),
+    ("Kyiv was hit [1,3].", "Kyiv was hit [1][2].", [1, 3]),
+    ("Kyiv was hit [1-3].", "Kyiv was hit [1][2][3].", [1, 2, 3]),
+    ("Kyiv was hit [1–3].", "Kyiv was hit [1][2][3].", [1, 2, 3]),
+    ("Kyiv was hit [1][2].", "Kyiv was hit [1][2].", [1, 2]),
+    ("Kyiv was hit [3] [1].", "Kyiv was hit [1] [2].", [3, 1]),
+    ("Kyiv was hit [Passage 7].", "Kyiv was hit.", []),
+    # not markers: text stays as written
+    ("In 2024 (1) Kyiv was hit (2).", "In 2024 (1) Kyiv was hit (2).", []),
+    ("Kyiv [citation needed] was hit.", "Kyiv [citation needed] was hit.", []),
+    ("The law (Article 5) applies [2].", "The law (Article 5) applies [1].", [2]),
+    ("A list [a] of [Reuters] things (see below).", "A list [a] of [Reuters] things (see below).", []),
+    ("Costs rose [sic] by [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14].",
+     "Costs rose [sic] by [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14].", []),
+]
+
+
+@pytest.mark.parametrize("raw,shown,order", MARKER_STYLES, ids=[r for r, _, _ in MARKER_STYLES])
+def test_marker_styles_become_product_markers(raw: str, shown: str, order: list[int]) -> None:
+    def run(pieces: list[str]) -> tuple[str, list[int]]:
+        markers = Markers(3)
+        return tidy("".join(markers.feed(p) for p in pieces) + markers.flush()), markers.order
+
+    assert run([raw]) == (shown, order)
+    assert run(list(raw)) == (shown, order), "one character a piece"
+    for cut in range(1, len(raw)):
+        assert run([raw[:cut], raw[cut:]]) == (shown, order), f"split at {cut}: {raw[:cut]!r}"
+
+
+def test_marker_styles_through_the_stream(assistant: Assistant, server: ScriptedOpenAI) -> None:
+    def reply(request: Recorded) -> Reply:
+        n = passage_with(request, "five ballistic missiles")
+        other = next(k for k in passages_in(request) if k != n)
+        text = (f"Russia launched five ballistic missiles at Kyiv [Passage {n}]. All five were intercepted 【{n}】. "
+                f"Zelensky was in Brussels [{other}, {n}].")
+        return Reply(text, pieces=[text[i:i + 3] for i in range(0, len(text), 3)])
+
+    server.script(reply)
+    answer = assistant.ask(QUESTION)
+    assert answer.text == ("Russia launched five ballistic missiles at Kyiv [1]. All five were intercepted [1]. "
+                           "Zelensky was in Brussels [2][1].")
+    assert [c.n for c in answer.citations] == [1, 2] and answer.notice is None
+
+
+FIVE = passage("a", "Air defences were on alert overnight. At about 7 a.m. Russia launched five ballistic missiles "
+                    "at Kyiv. All of them were shot down, the air force said.")
+ZELENSKY = passage("b", "Zelensky met European leaders in Brussels. He asked for more air defence systems.")
+
+
+def quoted(text: str, order: list[int], passages: list[Passage]) -> list[list[str]]:
+    return [[c.text[a:b] for a, b in c.quotes] for c in cited(text, passages, order)]
+
+
+@pytest.mark.parametrize("text", [
+    "Russia launched five ballistic missiles at Kyiv [1].",
+    "Russia launched five ballistic missiles at Kyiv. [1]",
+    "[1] Russia launched five ballistic missiles at Kyiv.",
+    "Russia launched five ballistic missiles at Kyiv.\n[1]",
+])
+def test_marker_after_the_full_stop_or_first_keeps_its_quote(text: str) -> None:
+    assert quoted(text, [1], [FIVE]) == [["At about 7 a.m. Russia launched five ballistic missiles at Kyiv."]]
+
+
+def test_marker_opening_a_sentence_belongs_to_the_one_before() -> None:
+    text = "Russia launched five ballistic missiles at Kyiv. [1] Zelensky asked for more air defence systems. [2]"
+    assert quoted(text, [1, 2], [FIVE, ZELENSKY]) == [
+        ["At about 7 a.m. Russia launched five ballistic missiles at Kyiv."],
+        ["He asked for more air defence systems."]]
+
+
+def test_refusal_lists_a_shared_title_once() -> None:
+    same = [passage(f"quiz-{i}", f"Question {i}.", title="CNN quiz 2020/12/04", source="CNN",
+                    published="2020-12-04") for i in range(3)]
+    other_day = passage("quiz-x", "Another.", title="CNN quiz 2020/12/04", source="CNN", published="2020-11-27")
+    text = refusal_text([*same, other_day, FIVE])
+    assert text.count("“CNN quiz 2020/12/04” (CNN, 2020-12-04)") == 1
+    assert "“CNN quiz 2020/12/04” (CNN, 2020-11-27)" in text and "“Kyiv strikes” (Reuters, 2024-12-20)" in text
+
+
+def test_a_timeout_names_the_setting_to_raise(assistant: Assistant, server: ScriptedOpenAI) -> None:
+    """A CPU model took 14-152 s to its first token (bench/llm_eval.py): the notice says what to change."""
+    server.default = Reply(delay=5.0)
+    answer = assistant.ask(QUESTION)
+    assert "did not respond within 1 s (2 attempts;" in (answer.notice or "")
+    assert "NEWSDESK_LLM_TIMEOUT" in (answer.notice or "")

@@ -7,7 +7,10 @@ inside its passage is kept (``Citation.quotes``) so a front end can highlight it
   brings it along (``Unit``).
 - ``scoring``: keyword scores for all, MiniLM similarity for the best candidates; the weights.
 - ``selection``: maximal marginal relevance plus a bonus for question terms not yet covered.
-- ``kind`` and ``verdict``: whether the picked sentences answer at all (the refusal decision).
+- ``kind``, ``reader`` and ``entities``: what the question asks for (a number, a time, a statement, a person, a
+  place, an organisation) and where the candidates name it (spaCy's small English NER, the only spaCy importer).
+- ``verdict``: whether the picked sentences answer at all (the offline refusal decision).
+- ``gate``: in LLM mode, whether the passages come close enough to the question to call the model at all.
 - ``compose``: the answer text in reading order, numbered citations.
 - ``refusal``: what is said instead.
 - ``extractive``: the steps in order (``extract``).

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer.compose import compose
-from assistant.answer.scoring import score_sentences
+from assistant.answer.reader import NAME_POOL, favour_answers, find_answers, without_excluded
+from assistant.answer.scoring import MAX_CANDIDATES, best_by_prior, score_candidates, score_keywords
 from assistant.answer.selection import select
 from assistant.answer.sentences import Unit, passage_sentences, unit_of
 from assistant.answer.verdict import Verdict, judge, salient_coverage
@@ -25,6 +26,9 @@ class Extract:
     citations: list[Citation] = field(default_factory=list)
     pieces: list[str] = field(default_factory=list)
     """The answer text in streamable pieces (one per sentence); they concatenate to ``text``."""
+    closeness: float | None = None
+    """The best sentence-to-question similarity among the passages, whatever they answer: the LLM-mode gate
+    (``gate``) reads it; ``None`` where the verdict alone says whether anything relevant was found (timelines)."""
 
     @property
     def used_passages(self) -> list[int]:
@@ -39,7 +43,7 @@ def extract(question: str, passages: Sequence[Passage], embedder: Embedder, date
     December") are already enforced and need not appear in the evidence.
     """
     passages = list(passages)
-    terms = question_terms(question)
+    terms = without_excluded(question, question_terms(question))
     if dates_filtered:
         terms = [t for t in terms if t.kind != "date"]
     sentences = passage_sentences(passages)
@@ -47,11 +51,26 @@ def extract(question: str, passages: Sequence[Passage], embedder: Embedder, date
         return Extract(question, passages, [], Verdict(False, "no passages"))
     coverage = {article: salient_coverage(terms, passages, article)
                 for article in dict.fromkeys(p.article_id for p in passages)}
-    candidates, vectors = score_sentences(question, terms, sentences, passages, embedder, coverage)
-    picked = select(terms, candidates, vectors)
-    verdict, kept = judge(question, terms, passages, sentences, candidates, picked, coverage)
+    score_keywords(question, terms, sentences, passages, coverage)
+    # names of the kind asked for are looked for beyond the candidates: "Which cities were hit besides Kyiv?" is
+    # answered by "The Kharkiv region was also targeted", which shares no keyword with it
+    answers = find_answers(question, best_by_prior(sentences, len(passages), NAME_POOL))
+    favour_answers(sentences, answers)
+    pool = best_by_prior(sentences, len(passages))
+    if answers.several:  # "How many people died in the attacks?": each article's best sentence gets its chance
+        firsts = [best_by_prior([s for s in sentences if passages[s.passage].article_id == article], len(passages), 1)
+                  for article in dict.fromkeys(p.article_id for p in passages)]
+        extra = [f[0] for f in firsts if f and all(f[0] is not t for t in pool)]
+        pool = pool[:MAX_CANDIDATES - len(extra[:MAX_CANDIDATES // 2])] + extra[:MAX_CANDIDATES // 2]
+    candidates, vectors = score_candidates(question, pool, embedder)
+    articles = [passages[s.passage].article_id for s in candidates]
+    picked = select(terms, candidates, vectors, articles=articles if answers.several else None)
+    verdict, kept = judge(question, terms, passages, sentences, candidates, picked, coverage, answers)
+    closeness = max((s.dense for s in candidates), default=-1.0)
     units = [unit_of(candidates[i], sentences, terms) for i in kept]
     if not verdict.answerable:
-        return Extract(question, passages, units, verdict)
+        return Extract(question, passages, units, verdict, closeness=closeness)
     shown = compose(units, passages)
-    return Extract(question, passages, shown.units, verdict, shown.text, shown.citations, shown.pieces)
+    lead = answers.lead(shown.units)
+    pieces = [f"{lead} — ", *shown.pieces] if lead else shown.pieces
+    return Extract(question, passages, shown.units, verdict, "".join(pieces), shown.citations, pieces, closeness)

@@ -38,6 +38,85 @@ def answer_type(question: str) -> tuple[str, str]:
     return "any", ""
 
 
+SEVERAL = re.compile(
+    r"\b(?:each|both|all|every|compare[sd]?|comparison|versus|vs\.?|differ(?:ent|ence|ences)?|list|which (?:cities|"
+    r"countries|regions|places|people|companies|articles|reports)|what (?:cities|countries|regions|places)|"
+    r"other (?:cities|countries|regions|places|targets)|besides|other than|apart from|except|attacks|strikes|"
+    r"events|reports)\b",
+    re.IGNORECASE,
+)
+"""Words asking about more than one thing: "each", "both", "compare", "besides X", plural events."""
+
+
+def wants_several(question: str) -> bool:
+    """Whether the question asks about several articles, events or things (one point each), not one fact."""
+    return bool(SEVERAL.search(question))
+
+
+# What a question names as the answer's kind ("which country", "this artist", "who") -> the entity labels that can
+# be it. Checked against the answer (``reader``): a "which country" answer without a country is not an answer.
+_HEADS = {
+    "person": ("person people man woman men women artist singer actor actress rapper musician band president leader "
+               "politician senator governor official player athlete star celebrity author writer ceo founder "
+               "billionaire businessman businesswoman director judge candidate journalist host comedian coach "
+               "quarterback pope king queen prince princess minister chancellor footballer golfer boxer lawmaker "
+               "congressman congresswoman scientist astronaut entrepreneur executive mayor monarch designer "
+               "chef pitcher striker goalkeeper driver champion winner icon legend activist spokesperson "
+               "secretary general dictator premier emperor tycoon rep representative head justice ally member lawyer "
+               "spokesman spokeswoman"),
+    "place": ("country countries nation nations city cities state states town capital region province island "
+              "continent county territory place location where site venue"),
+    "organisation": ("company companies firm corporation team club organization organisation network agency "
+                     "university college party brand retailer airline automaker carmaker bank startup league "
+                     "giant publisher newspaper outlet platform manufacturer maker chain conglomerate "
+                     "union group broadcaster studio district"),
+    "number": "many number",
+    "percentage": "percentage percent proportion share",
+    "amount": "much amount price cost sum",
+    "date": "when year date day month",
+}
+_HEAD_OF = {word: kind for kind, heads in _HEADS.items() for word in heads.split()}
+LABELS = {
+    "who": frozenset({"PERSON", "ORG", "NORP"}),
+    "person": frozenset({"PERSON"}),
+    "place": frozenset({"GPE", "LOC", "FAC"}),
+    "organisation": frozenset({"ORG"}),
+    "number": frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
+    "percentage": frozenset({"PERCENT"}),
+    "amount": frozenset({"MONEY", "QUANTITY", "CARDINAL"}),
+    "date": frozenset({"DATE", "TIME"}),
+}
+_ASKED = re.compile(r"\b(which|what|whose|this|these)\s+((?:[\w'-]+\s*){1,4})", re.IGNORECASE)
+_NOT_ASKED = frozenset("week weekend year month day time morning season".split())
+"""After "this": "this week", "this year's Emmys" are times the question is set in, not what it asks for."""
+
+
+def wanted_entity(question: str) -> str | None:
+    """The kind of named thing the question asks for (a key of ``LABELS``), or ``None`` for other questions
+    ("What did Putin propose?", "Why ...?")."""
+    q = " ".join(question.split())
+    if re.match(r"^\W*(?:who|whom)\b", q, re.IGNORECASE) or re.search(r"\bwho\s+(?:is|was|were|won|will|has|had|"
+                                                                          r"did|became|said)\b", q, re.IGNORECASE):
+        return "who"
+    if re.match(r"^\W*where\b", q, re.IGNORECASE):
+        return "place"
+    if re.search(r"\bhow\s+many\b", q, re.IGNORECASE):
+        return "number"
+    if re.search(r"\bhow\s+much\b", q, re.IGNORECASE):
+        return "amount"
+    if answer_type(q)[0] == "time":
+        return "date"
+    for match in _ASKED.finditer(q):
+        following = [w.strip("'").removesuffix("'s") for w in match.group(2).lower().split()]
+        if match.group(1).lower() in ("this", "these") and following and following[0] in _NOT_ASKED:
+            continue
+        for word in following:
+            kind = _HEAD_OF.get(word)
+            if kind and kind != "date" and word not in ("many", "much", "who", "whom", "whose"):
+                return kind
+    return None
+
+
 def gives_kind(kind: str, speaker: str, window: Sequence[Sentence], terms: Sequence[Term] = ()) -> bool:
     """Whether the sentences give the kind of answer asked for (for ``speech``: a statement by the speaker)."""
     text = " ".join(s.text for s in window)

