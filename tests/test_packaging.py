@@ -192,6 +192,10 @@ def test_index_html_and_text_then_answer_offline_with_citations(indexed: Install
     assert "duel" in answer and "[1]" in answer
     assert sources.startswith("[1] Putin’s Bold ‘Duel’ Threat")
 
+    # a question asking for a place needs the entity model, which must come with the wheel's dependencies
+    out = indexed.newsdesk("ask", "--offline", "Where did Russia first use the Oreshnik missile?").stdout
+    assert out.startswith("Dnipro — "), out
+
     out = indexed.newsdesk("ask", "--offline", "Why was the Valparaiso harbour closed?").stdout
     answer, sources = out.split("\nSources:\n")
     assert "[1]" in answer and "storm" in answer, "the HTML page was extracted and indexed"
