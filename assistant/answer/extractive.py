@@ -9,7 +9,7 @@ from assistant.answer.compose import compose
 from assistant.answer.reader import NAME_POOL, favour_answers, find_answers, without_excluded
 from assistant.answer.scoring import MAX_CANDIDATES, best_by_prior, score_candidates, score_keywords
 from assistant.answer.selection import select
-from assistant.answer.sentences import Unit, passage_sentences, unit_of
+from assistant.answer.sentences import Sentence, Unit, passage_sentences, unit_of
 from assistant.answer.verdict import Verdict, judge, salient_coverage
 from assistant.terms import question_terms
 from assistant.types import Citation, Passage
@@ -52,16 +52,13 @@ def extract(question: str, passages: Sequence[Passage], embedder: Embedder, date
     coverage = {article: salient_coverage(terms, passages, article)
                 for article in dict.fromkeys(p.article_id for p in passages)}
     score_keywords(question, terms, sentences, passages, coverage)
-    # names of the kind asked for are looked for beyond the candidates: "Which cities were hit besides Kyiv?" is
-    # answered by "The Kharkiv region was also targeted", which shares no keyword with it
+    # names of the kind asked for are looked for beyond the candidates: "Which Ukrainian cities were targeted
+    # besides Kyiv?" is answered by "The northeastern Kharkiv region was also targeted", ranked low by keywords
     answers = find_answers(question, best_by_prior(sentences, len(passages), NAME_POOL))
     favour_answers(sentences, answers)
     pool = best_by_prior(sentences, len(passages))
-    if answers.several:  # "How many people died in the attacks?": each article's best sentence gets its chance
-        firsts = [best_by_prior([s for s in sentences if passages[s.passage].article_id == article], len(passages), 1)
-                  for article in dict.fromkeys(p.article_id for p in passages)]
-        extra = [f[0] for f in firsts if f and all(f[0] is not t for t in pool)]
-        pool = pool[:MAX_CANDIDATES - len(extra[:MAX_CANDIDATES // 2])] + extra[:MAX_CANDIDATES // 2]
+    if answers.several:
+        pool = with_each_articles_best(pool, sentences, passages)
     candidates, vectors = score_candidates(question, pool, embedder)
     articles = [passages[s.passage].article_id for s in candidates]
     picked = select(terms, candidates, vectors, articles=articles if answers.several else None)
@@ -74,3 +71,16 @@ def extract(question: str, passages: Sequence[Passage], embedder: Embedder, date
     lead = answers.lead(shown.units)
     pieces = [f"{lead} — ", *shown.pieces] if lead else shown.pieces
     return Extract(question, passages, shown.units, verdict, "".join(pieces), shown.citations, pieces, closeness)
+
+
+def with_each_articles_best(pool: list[Sentence], sentences: list[Sentence],
+                            passages: Sequence[Passage]) -> list[Sentence]:
+    """The candidates with each article's best sentence among them (up to half of them): "How many people died in
+    the attacks?" is answered one article at a time, and the keyword ranking may favour one article throughout."""
+    extra = []
+    for article in dict.fromkeys(p.article_id for p in passages):
+        own = best_by_prior([s for s in sentences if passages[s.passage].article_id == article], len(passages), 1)
+        if own and all(own[0] is not s for s in pool):
+            extra.append(own[0])
+    extra = extra[:MAX_CANDIDATES // 2]
+    return pool[:MAX_CANDIDATES - len(extra)] + extra
