@@ -70,10 +70,9 @@ _HEADS = {
                      "university college party brand retailer airline automaker carmaker bank startup league "
                      "giant publisher newspaper outlet platform manufacturer maker chain conglomerate "
                      "union group broadcaster studio district"),
-    "number": "many number",
+    "number": "number",
     "percentage": "percentage percent proportion share",
-    "amount": "much amount price cost sum",
-    "date": "when year date day month",
+    "amount": "amount price cost sum",
 }
 _HEAD_OF = {word: kind for kind, heads in _HEADS.items() for word in heads.split()}
 LABELS = {
@@ -81,11 +80,9 @@ LABELS = {
     "person": frozenset({"PERSON"}),
     "place": frozenset({"GPE", "LOC", "FAC"}),
     "organisation": frozenset({"ORG"}),
-    "number": frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
-    "percentage": frozenset({"PERCENT"}),
-    "amount": frozenset({"MONEY", "QUANTITY", "CARDINAL"}),
-    "date": frozenset({"DATE", "TIME"}),
 }
+"""The entity labels that can answer each kind of name asked for; numbers, amounts and dates are checked by
+``answer_type`` and ``gives_kind`` instead."""
 _ASKED = re.compile(r"\b(which|what|whose|this|these)\s+((?:[\w'-]+\s*){1,4})", re.IGNORECASE)
 _NOT_ASKED = frozenset("week weekend year month day time morning season".split())
 """After "this": "this week", "this year's Emmys" are times the question is set in, not what it asks for."""
@@ -112,7 +109,7 @@ def wanted_entity(question: str) -> str | None:
             continue
         for word in following:
             kind = _HEAD_OF.get(word)
-            if kind and kind != "date" and word not in ("many", "much", "who", "whom", "whose"):
+            if kind:
                 return kind
     return None
 

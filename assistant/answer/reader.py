@@ -28,7 +28,7 @@ NAME_POOL = 16
 MAX_NAMES = 3
 """Names led with for a question asking for several ("Which cities ...?")."""
 _ARTICLES = frozenset({"the", "a", "an"})
-NAMED = frozenset({"who", "person", "place", "organisation"})
+NAMED = frozenset(LABELS)
 """The kinds found by name (``entities``); numbers, amounts and dates are ``kind.answer_type``'s."""
 
 
