@@ -26,6 +26,7 @@ from assistant.answer import (
     timeline,
     timeline_topic,
 )
+from assistant.answer.conflicts import conflict_text, find_conflicts
 from assistant.answer.entities import warm_up as warm_entities
 from assistant.answer.gate import on_topic
 from assistant.answer.occurrences import latest_occurrence
@@ -130,6 +131,8 @@ class Assistant:
             answer = yield from offline_answer(asked, found, notice)
         else:
             answer = yield from self._generate(llm, asked, found, filters, today, notice, clock)
+        if not answer.refused:
+            answer = yield from with_conflicts(answer)
         answer.timings_ms = clock.total()
         yield answer
 
@@ -329,6 +332,17 @@ def fallback(asked: str, found: Extract, note: str, streamed: bool) -> Step:
     if not answers(found):
         return (yield from refuse(asked, found, Filters(), "offline", note))
     return (yield from offline_answer(asked, found, note))
+
+
+def with_conflicts(answer: Answer) -> Step:
+    """The answer with a closing sentence on each figure its cited articles disagree on, both citations given
+    (offline and generated answers alike: a model may quote one toll as the fact)."""
+    conflicts = find_conflicts(answer.citations)
+    if not conflicts:
+        return answer
+    said = " " + conflict_text(conflicts)
+    yield Delta(said)
+    return replace(answer, text=answer.text + said, conflicts=conflicts)
 
 
 def answers(found: Extract) -> bool:

@@ -167,10 +167,12 @@ class _progress_bar:
 
 @command("status")
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.feedback import FeedbackLog
     from index.pipeline.status import collect_status
 
     status = collect_status(settings)
     print(status.render())
+    print(f"feedback:        {FeedbackLog(settings.home).counts().render()}")
     return EXIT_OK
 
 
@@ -272,6 +274,12 @@ def _heading(title: str, source: str, published: str | None) -> str:
     return f"{title or '(untitled)'}" + (f" — {meta}" if meta else "")
 
 
+def _also(reports: Sequence[Any]) -> str:
+    """The "also reported by" line of a passage whose story other outlets carried; '' when none did."""
+    names = list(dict.fromkeys(r.source or r.title or "(untitled)" for r in reports))
+    return f"also reported by {', '.join(names)}" if names else ""
+
+
 def _short(text: str, limit: int = 400) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"
@@ -282,11 +290,14 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     import json
     from dataclasses import asdict
 
+    from assistant.types import report_dict
+
     since, until, sources = _filter_args(args)
     assistant = _assistant(settings)
     passages = assistant.search(args.query, k=max(1, args.k), since=since, until=until, sources=sources)
     if args.json:
-        print(json.dumps([asdict(p) for p in passages], ensure_ascii=False, indent=2))
+        rows = [asdict(p) | {"also_reported_by": [report_dict(m) for m in p.also_reported_by]} for p in passages]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
         return EXIT_OK
     if not passages:
         print("No passages found." + (" (Filters were applied.)" if since or until or sources else ""))
@@ -294,6 +305,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{rank}. {_heading(p.title, p.source, p.published)}  (score {p.score:.3f})")
         if p.url:
             print(f"   {p.url}")
+        if p.also_reported_by:
+            print(f"   {_also(p.also_reported_by)}")
         print(f"   {_short(p.text)}\n")
     return EXIT_OK
 
@@ -325,6 +338,8 @@ def _print_answer(assistant: Any, question: str, history: list[Any], filters: tu
         print(f"    “{_short(quoted, 500)}”")
         if c.url:
             print(f"    {c.url}")
+        if c.also_reported_by:
+            print(f"    {_also(c.also_reported_by)}")
     return answer
 
 

@@ -7,12 +7,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from openai_server import Recorded, Reply, ScriptedOpenAI
 from pydantic import SecretStr
 
 from assistant.assistant import Assistant
 from assistant.types import Answer
 from index import Indexer
-from tests.openai_server import Recorded, Reply, ScriptedOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
 OFF_TOPIC = ROOT / "tests" / "fixtures" / "offtopic_questions.txt"

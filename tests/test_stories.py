@@ -222,6 +222,26 @@ def test_a_new_fingerprint_scheme_regroups_everything(hashed: Indexer, news_dir:
     assert stories(hashed.store) == grouped and hashed.store.fingerprint_records.count() == 3
 
 
+def test_a_template_that_recurs_is_not_one_story(hashed: Indexer, tmp_path: Path) -> None:
+    """The same sentences a year apart (a cup final each June) are separate stories, added in any order; a copy two
+    days later joins its original."""
+    folder = tmp_path / "finals"
+    folder.mkdir()
+    text = ("{w} won the {y} Harbour Cup final on Saturday, beating their rivals 2-1 in front of a sold-out crowd at "
+            "the harbour stadium after a tense second half. The Harbour Cup final is played every June at the old "
+            "harbour ground, and the winners parade through the town on Sunday.\n")
+    (folder / "final-2022-06-12.txt").write_text("Final\n" + text.format(w="Eastbay Wanderers", y=2022))
+    hashed.sync([folder])
+    (folder / "final-2021-06-13.txt").write_text("Final\n" + text.format(w="Northport Rovers", y=2021))
+    (folder / "final-copy-2021-06-15.txt").write_text("Cup report\nBy A. Writer\n"
+                                                      + text.format(w="Northport Rovers", y=2021))
+    hashed.sync([folder])
+    labels = stories(hashed.store)
+    assert labels["final-2021-06-13.txt"] == labels["final-copy-2021-06-15.txt"]
+    assert labels["final-2022-06-12.txt"] != labels["final-2021-06-13.txt"]
+    assert len(set(labels.values())) == 2
+
+
 def test_status_counts_stories(hashed: Indexer, news_dir: Path) -> None:
     body = (news_dir / KYIV).read_text().splitlines()[1:]
     for n in range(2):

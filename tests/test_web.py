@@ -638,3 +638,33 @@ def test_newest_article_follows_the_library(browser: Any, tmp_path: Path) -> Non
         assert calendar(browser, "nd-since").find_element("css selector", ".nd-cal-title").text == "February 2025"
     finally:
         browser.find_element("id", "nd-title").click()
+
+
+def test_sources_panel_and_api_name_who_else_reported_the_story(browser: Any, server: WebServer,
+                                                                tmp_path: Path) -> None:
+    """A wire copy of the January story (new headline, byline, later day) is cited once, from the original, and
+    the sources panel and the API's ``sources`` name the copy's outlet."""
+    body = (SAMPLE / "kyiv-100-missiles-2024-01-02.txt").read_text(encoding="utf-8").split("\n", 1)[1]
+    copy = tmp_path / "wire-kyiv.md"
+    copy.write_text("---\ntitle: Kyiv hit by massive missile barrage\ndate: 2024-01-03\nsource: Wire Service\n"
+                    "url: https://wire.example/kyiv\n---\nBy Anna Lee\n\n" + body + "\n\nReporting by Anna Lee.\n")
+    assert "added 1" in upload(browser, [copy])
+    question = "How many people were injured when Russia pounded Kiev with 100 missiles?"
+    got = ask(browser, question)
+    assert {s["title"] for s in got["sources"]} == {KYIV_TITLE}, "the copy is not cited beside the original"
+    also = got["sources"][0]["el"].find_element("css selector", ".nd-also")
+    assert also.text.startswith("Also reported by:") and "Wire Service · 2024-01-03" in also.text
+    link = also.find_element("css selector", "a")
+    assert link.get_attribute("href") == "https://wire.example/kyiv" and link.get_attribute("rel") == \
+        "noopener noreferrer nofollow"
+    shot(browser, "also-reported-by")
+
+    import httpx
+
+    reply = httpx.post(server.url + "/v1/chat/completions", timeout=60,
+                       json={"model": "newsdesk", "messages": [{"role": "user", "content": question}]}).json()
+    assert reply["sources"] and all(s["title"] == KYIV_TITLE for s in reply["sources"])
+    assert reply["conflicts"] == [], "one report: nothing to disagree with"
+    assert reply["sources"][0]["also_reported_by"] == [
+        {"source": "Wire Service", "title": "Kyiv hit by massive missile barrage", "url": "https://wire.example/kyiv",
+         "published": "2024-01-03"}]

@@ -13,6 +13,8 @@ inside its passage is kept (``Citation.quotes``) so a front end can highlight it
 - ``gate``: in LLM mode, whether the passages come close enough to the question to call the model at all.
 - ``compose``: the answer text in reading order, numbered citations.
 - ``refusal``: what is said instead.
+- ``conflicts``: figures the cited articles disagree on (a toll, a missile count, an amount), said with both
+  citations; a "how many" answer brings in another article's differing figure.
 - ``extractive``: the steps in order (``extract``).
 - ``timeline``: "how has X developed?" answered as one dated line per relevant article, oldest first
   (``is_timeline``, ``timeline``), from the same scoring and verdict.

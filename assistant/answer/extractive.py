@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer.compose import compose
+from assistant.answer.conflicts import find_conflicts, gives_figure
+from assistant.answer.kind import answer_type
 from assistant.answer.reader import NAME_POOL, favour_answers, find_answers, without_excluded
 from assistant.answer.scoring import MAX_CANDIDATES, best_by_prior, score_candidates, score_keywords
 from assistant.answer.selection import select
 from assistant.answer.sentences import Sentence, Unit, passage_sentences, unit_of
 from assistant.answer.verdict import Verdict, judge, salient_coverage
-from assistant.terms import question_terms
+from assistant.terms import Term, question_terms
 from assistant.types import Citation, Passage
 from index.pipeline.embedding import Embedder
 
@@ -67,6 +69,8 @@ def extract(question: str, passages: Sequence[Passage], embedder: Embedder, date
     units = [unit_of(candidates[i], sentences, terms) for i in kept]
     if not verdict.answerable:
         return Extract(question, passages, units, verdict, closeness=closeness)
+    if answer_type(question)[0] == "number":
+        units = with_disagreeing(units, candidates, sentences, passages, terms)
     shown = compose(units, passages)
     lead = answers.lead(shown.units)
     pieces = [f"{lead} — ", *shown.pieces] if lead else shown.pieces
@@ -84,3 +88,22 @@ def with_each_articles_best(pool: list[Sentence], sentences: list[Sentence],
             extra.append(own[0])
     extra = extra[:MAX_CANDIDATES // 2]
     return pool[:MAX_CANDIDATES - len(extra)] + extra
+
+
+def with_disagreeing(units: list[Unit], candidates: list[Sentence], sentences: list[Sentence],
+                     passages: Sequence[Passage], terms: Sequence[Term]) -> list[Unit]:
+    """A "how many" answer plus, of each other article, the best candidate giving a figure when it differs from
+    the answer's for the same thing (``conflicts``): the answer then says the articles disagree, citing both,
+    instead of showing one outlet's toll as the fact."""
+    shown = {passages[u.passage].article_id for u in units}
+    extra: dict[str, Unit] = {}
+    for s in sorted(candidates, key=lambda s: -s.relevance):
+        article = passages[s.passage].article_id
+        if article not in shown and article not in extra and gives_figure(s.text):
+            extra[article] = unit_of(s, sentences, terms)
+    if not extra:
+        return units
+    trial = compose(units + list(extra.values()), passages)
+    disputed = {n for c in find_conflicts(trial.citations) for _, numbers in c.values for n in numbers}
+    cited = {c.article_id for c in trial.citations if c.n in disputed}
+    return units + [u for article, u in extra.items() if article in cited]

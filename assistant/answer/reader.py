@@ -72,7 +72,7 @@ def find_answers(question: str, candidates: Sequence[Sentence]) -> Answers:
     labels = LABELS[wanted]
     for s, found in zip(candidates, entities([s.text for s in candidates])):
         names = [e for e in found + _untagged(s.text, found)
-                 if e.label in labels | {UNTAGGED} and not _given(e.text, asked) and not _demonym(e.text)]
+                 if e.label in labels | {UNTAGGED} and not _given(e.text, asked) and not demonym(e.text)]
         if names:
             answers.names[(s.passage, s.order)] = names
     return answers
@@ -115,7 +115,7 @@ def _untagged(text: str, tagged: Sequence[Entity]) -> list[Entity]:
 _DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ean|ese|ish|ic)$")
 
 
-def _demonym(name: str) -> bool:
+def demonym(name: str) -> bool:
     """ "Ukrainian", "Chinese": the small model sometimes tags these as places; they are never the place asked
     for."""
     return bool(_DEMONYM.match(name))

@@ -9,6 +9,7 @@ settings, when the retriever is made:
 - ``fusion``: the two halves' scores into one ranking (``score``, the default, or reciprocal-rank ``rrf``).
 - ``modes``: ``hybrid`` (both, fused), ``dense`` or ``bm25``, each giving a ranking of passage ids;
   ``retriever`` reads the best of them from the store.
+- ``stories``: one member of each story group (syndicated copies) kept, the others named on it.
 
 Only passages of an article's committed version are returned (see ``index.store``): a half-written article is never
 visible, even to a reader running while a sync writes; a stale keyword snapshot is harmless for the same reason.

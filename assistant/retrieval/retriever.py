@@ -11,6 +11,7 @@ from assistant.retrieval.dense import DenseSearch
 from assistant.retrieval.fusion import Fusion, RankFusion, ScoreFusion
 from assistant.retrieval.modes import DenseMode, HybridMode, KeywordMode, Ranking
 from assistant.retrieval.snapshots import KeywordSnapshots
+from assistant.retrieval.stories import one_per_story, with_other_reports
 from assistant.settings import Settings
 from index.pipeline.embedding import Embedder
 from index.store import Filters, Passage, Store
@@ -52,8 +53,10 @@ class Retriever:
     def _read(self, ranking: Ranking, k: int) -> list[Passage]:
         """The best ``k`` visible passages of a ranking, read from the store a few at a time.
 
-        Candidates past ``k`` absorb passages of uncommitted versions (``Store.committed`` drops them) and passages a
-        sync deleted since the keyword snapshot was built (the store no longer returns them)."""
+        Candidates past ``k`` absorb passages of uncommitted versions (``Store.committed`` drops them), passages a
+        sync deleted since the keyword snapshot was built (the store no longer returns them) and the copies of a
+        story beyond its representative (``stories``)."""
+        read: list[Passage] = []
         out: list[Passage] = []
         found = dict(ranking.known)
         batch = k + READ_MARGIN
@@ -61,10 +64,11 @@ class Retriever:
             part = ranking.ranked[at:at + batch]
             found.update(self.store.passages([cid for cid, _ in part if cid not in found]))
             passages = [replace(found[cid], score=float(score)) for cid, score in part if cid in found]
-            out.extend(self.store.committed(passages))
+            read.extend(self.store.committed(passages))
+            out = one_per_story(read)
             if len(out) >= k:
                 break
-        return out[:k]
+        return with_other_reports(out[:k], self.store)
 
     def known_sources(self) -> list[str]:
         """Source names of the indexed articles, for recognising a source named in a question."""

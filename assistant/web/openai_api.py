@@ -2,8 +2,9 @@
 
 The conversation maps onto ``Assistant.ask``: the last user message is the question, earlier user/assistant pairs
 are the history (follow-ups work), system messages are ignored (the answer prompt is ours). The reply is a normal
-``chat.completion`` (or ``chat.completion.chunk`` stream) plus an extra ``sources`` field with the citations, so a
-client that knows about it can show where each ``[n]`` comes from and others simply ignore it. Retrieval filters
+``chat.completion`` (or ``chat.completion.chunk`` stream) plus extra ``sources`` (the citations, with the outlets that
+also carried each story) and ``conflicts`` (figures the cited articles disagree on) fields, so a client that knows
+about them can show where each ``[n]`` comes from and others simply ignore them. Retrieval filters
 come as extra body fields (``since``, ``until``, ``sources``), e.g. the openai SDK's ``extra_body``.
 """
 
@@ -141,6 +142,7 @@ def _check_options(body: dict[str, Any]) -> None:
 def _extras(answer: Answer) -> dict[str, Any]:
     return {
         "sources": [c.to_dict() for c in answer.citations],
+        "conflicts": [c.to_dict() for c in answer.conflicts],
         "newsdesk": {"mode": answer.mode, "refused": answer.refused, "notice": answer.notice,
                      "standalone_question": answer.question},
     }

@@ -1,4 +1,5 @@
-"""The chat page: streaming cited answers, a sources panel, a library panel with upload and re-index.
+"""The chat page: streaming cited answers, a sources panel, votes on answers (``feedback``), copy and download as
+Markdown (``export``), a library panel with upload and re-index.
 
 Every handler calls the same ``Assistant`` and ``Indexer`` as the CLI and the tests; everything shown from an
 article is escaped in ``render``.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,11 +24,12 @@ import gradio as gr  # noqa: E402
 
 from assistant.assistant import Assistant  # noqa: E402
 from assistant.dates import DateError, parse_range  # noqa: E402
+from assistant.feedback import FeedbackLog  # noqa: E402
 from assistant.limits import QuestionError, check_question  # noqa: E402
 from assistant.query import DAY_GRACE  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.types import Answer, Delta, Turn  # noqa: E402
-from assistant.web import render  # noqa: E402
+from assistant.web import export, render  # noqa: E402
 from assistant.web.uploads import ALLOWED, UploadError, private_upload_cache, save_upload  # noqa: E402
 from index import Indexer, Progress, SyncReport  # noqa: E402
 from index.pipeline.embedding import make_embedder  # noqa: E402
@@ -43,6 +46,8 @@ PROGRESS_EVERY = 0.25
 """Seconds between progress updates sent to the page while indexing."""
 
 ChatState = list[tuple[str, Answer]]
+VOTE_WORDS = {"up": "thumbs up", "down": "thumbs down"}
+"""Words, not emoji: a machine without an emoji font shows those as empty boxes."""
 
 
 class WebApp:
@@ -57,6 +62,10 @@ class WebApp:
         self.indexer = indexer or indexer_for(self.assistant)
         self.index_paths = [str(p) for p in index_paths]
         self.watcher = watcher
+        self.feedback = FeedbackLog(settings.home)
+        self.votes: dict[str, tuple[int, str, Answer, str]] = {}
+        """Per browser session, the vote waiting for its optional comment: (turn, question, answer, "up"/"down")."""
+        self.votes_lock = threading.Lock()
 
     # -- chat ----------------------------------------------------------------------------------------------------
 
@@ -102,12 +111,17 @@ class WebApp:
                     state = [*state, (question, event)]
                     shown[-1] = {"role": "assistant", "content": render.answer_markdown(
                         event.text, event.citations, turn, event.notice)}
-                    yield shown, render.sources_html(state), state, ""
+                    yield shown, self.sources(state), state, ""
         except Exception as exc:  # a clear message for the reader, the traceback for the server log
             log.exception("answering %r failed", question)
             shown[-1] = {"role": "assistant", "content": render.md_escape(
                 f"Sorry, the answer failed ({type(exc).__name__}). The server log has the details.")}
             yield shown, gr.skip(), state, ""
+
+    @staticmethod
+    def sources(state: ChatState) -> str:
+        """The sources panel; each answer's group carries its copy-with-sources text."""
+        return render.sources_html(state, [export.answer_markdown(answer) for _, answer in state])
 
     @staticmethod
     def messages(state: ChatState) -> list[dict[str, str]]:
@@ -136,6 +150,91 @@ class WebApp:
         except DateError as exc:
             return render.dates_html(error=str(exc))
         return render.dates_html(first, last)
+
+    # -- feedback and export ---------------------------------------------------------------------------------------
+
+    def vote(self, state: ChatState | None, thumbs: dict[int, str] | None, request: gr.Request,
+             like: gr.LikeData) -> tuple[Any, ...]:
+        """A thumb on an answer: held for an optional comment (comment row shown), written by ``comment``.
+
+        A vote already waiting is written as it is first, so a vote is never lost to the next one; an un-vote (the
+        thumb clicked again) drops a vote still waiting. ``thumbs`` (turn → "Like"/"Dislike") goes back to the
+        Chatbot as ``feedback_value``: without it every new answer re-draws the earlier thumbs as not pressed.
+        Returns (comment row, status line, comment box, chatbot, thumbs)."""
+        state, thumbs = state or [], dict(thumbs or {})
+        index = like.index if isinstance(like.index, int) else -1
+        turn = index // 2  # ``messages``: each turn is the question, then the answer
+        if index % 2 != 1 or not 0 <= turn < len(state):  # not a completed answer (a refusal, one still streaming)
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        key = request.session_hash or ""
+        if like.liked not in (True, False):
+            thumbs.pop(turn, None)
+            with self.votes_lock:
+                if key in self.votes and self.votes[key][0] == turn:
+                    del self.votes[key]
+            return (gr.update(visible=False), render.feedback_html(""), gr.skip(), self.thumbs_shown(state, thumbs),
+                    thumbs)
+        self.flush_vote(key)
+        vote = "up" if like.liked else "down"
+        thumbs[turn] = "Like" if like.liked else "Dislike"
+        with self.votes_lock:
+            self.votes[key] = (turn, *state[turn], vote)
+        return (gr.update(visible=True), render.feedback_html(
+            f"You gave answer {turn + 1} a {VOTE_WORDS[vote]}: add a comment, or press No comment."),
+            gr.update(value=""), self.thumbs_shown(state, thumbs), thumbs)
+
+    @staticmethod
+    def thumbs_shown(state: ChatState, thumbs: dict[int, str]) -> Any:
+        return gr.update(feedback_value=[thumbs.get(turn) for turn in range(len(state))])
+
+    def comment(self, text: str | None, request: gr.Request) -> tuple[Any, Any, Any]:
+        """Writes the waiting vote with the comment (empty for No comment); hides the comment row."""
+        written = self.flush_vote(request.session_hash or "", text or "")
+        note = f"Thanks: your {VOTE_WORDS[written]} was saved." if written else ""
+        return gr.update(visible=False), render.feedback_html(note), gr.update(value="")
+
+    def no_comment(self, request: gr.Request) -> tuple[Any, Any, Any]:
+        return self.comment("", request)
+
+    def flush_vote(self, key: str, comment: str = "") -> str | None:
+        """Writes the session's waiting vote, if any; returns it ("up"/"down")."""
+        with self.votes_lock:
+            waiting = self.votes.pop(key, None)
+        if waiting is None:
+            return None
+        _, question, answer, vote = waiting
+        try:
+            self.feedback.record(question=question, standalone_question=answer.question, answer=answer.text,
+                                 citations=answer.citations, mode=answer.mode, vote=vote, comment=comment)
+        except OSError:  # a full disk loses a vote, never the chat
+            log.exception("writing feedback to %s failed", self.feedback.path)
+            return None
+        return vote
+
+    def session_closed(self, request: gr.Request) -> None:
+        """The tab was closed: a vote still waiting for its comment is written without one."""
+        self.flush_vote(request.session_hash or "")
+
+    def new_conversation(self, request: gr.Request) -> tuple[Any, ...]:
+        """Clears the chat; a vote still waiting is written.
+
+        Returns (chatbot, panel, state, thumbs, comment row, status line, download)."""
+        self.flush_vote(request.session_hash or "")
+        return (gr.update(value=[], feedback_value=[]), self.sources([]), [], {}, gr.update(visible=False),
+                render.feedback_html(""), self.conversation_file([]))
+
+    def conversation_file(self, state: ChatState | None) -> Any:
+        """The download button's file: the conversation so far as Markdown, in the private upload cache.
+
+        Written after every answer, in its own event (measured: 3 ms for 20 turns, 29 KB): the button downloads what
+        it holds when clicked, so the file must exist before the click."""
+        if not state:
+            return gr.update(value=None, interactive=False)
+        day = self.assistant.today()
+        folder = Path(tempfile.mkdtemp(prefix="export-", dir=self.upload_cache))
+        path = folder / export.conversation_file_name(day)
+        path.write_text(export.conversation_markdown(state, day), encoding="utf-8")
+        return gr.update(value=str(path), interactive=True)
 
     def newest(self) -> str:
         """The newest article's day (not counting any dated after today), for the calendar's first month."""
@@ -227,9 +326,19 @@ class WebApp:
                 mode = gr.HTML(elem_id="nd-mode")
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3):
+                    # No per-message copy: it copies the escaped Markdown source; the sources panel's button
+                    # copies the answer with its sources (``export``).
                     chatbot = gr.Chatbot(label="Chat", elem_id="nd-chat", height=520, latex_delimiters=[],
-                                         sanitize_html=True, buttons=["copy"], feedback_options=None,
+                                         sanitize_html=True, buttons=[], feedback_options=("Like", "Dislike"),
                                          placeholder="Ask about the indexed articles. Answers cite passages [n].")
+                    with gr.Row(visible=False, elem_id="nd-feedback-row", equal_height=True) as feedback_row:
+                        comment = gr.Textbox(placeholder="Comment on this answer (optional), Enter to send",
+                                             show_label=False, elem_id="nd-comment", scale=5, max_lines=3,
+                                             max_length=2000)
+                        comment_send = gr.Button("Send", size="sm", elem_id="nd-comment-send", scale=1, min_width=70)
+                        comment_skip = gr.Button("No comment", size="sm", elem_id="nd-comment-skip", scale=1,
+                                                 min_width=100)
+                    feedback_note = gr.HTML(render.feedback_html(""), elem_id="nd-feedback", js_on_load=None)
                     with gr.Row():
                         box = gr.Textbox(placeholder="Ask a question, e.g. How many missiles hit Kyiv?",
                                          show_label=False, elem_id="nd-question", scale=5, autofocus=True,
@@ -244,7 +353,10 @@ class WebApp:
                     with gr.Row(elem_id="nd-dates-row"):
                         dates = gr.HTML(render.dates_html(), elem_id="nd-dates", js_on_load=None)
                         newest = gr.HTML(elem_id="nd-newest", js_on_load=None)
-                    clear = gr.Button("New conversation", size="sm", elem_id="nd-clear")
+                    with gr.Row():
+                        clear = gr.Button("New conversation", size="sm", elem_id="nd-clear")
+                        download = gr.DownloadButton("Download conversation (.md)", size="sm", interactive=False,
+                                                     elem_id="nd-download")
                 with gr.Column(scale=2):
                     gr.Markdown("### Sources")
                     panel = gr.HTML(render.sources_html([]), label="Sources", elem_id="nd-sources", padding=True)
@@ -258,18 +370,28 @@ class WebApp:
                                     file_types=list(ALLOWED), type="filepath", elem_id="nd-upload")
                     result = gr.HTML(elem_id="nd-index-result")
             state = gr.State([])
+            thumbs = gr.State({})
 
             chat_args: dict[str, Any] = dict(fn=self.respond, inputs=[box, state, since, until, sources],
                                              outputs=[chatbot, panel, state, box], concurrency_limit=CHAT_CONCURRENCY,
                                              concurrency_id="chat", api_visibility="private")
-            box.submit(**chat_args)
-            send.click(**chat_args)
+            for trigger in (box.submit, send.click):
+                trigger(**chat_args).then(self.conversation_file, state, download, api_visibility="private",
+                                          queue=False)
+            chatbot.like(self.vote, [state, thumbs], [feedback_row, feedback_note, comment, chatbot, thumbs],
+                         api_visibility="private", queue=False)
+            for trigger in (comment.submit, comment_send.click):
+                trigger(self.comment, comment, [feedback_row, feedback_note, comment], api_visibility="private",
+                        queue=False)
+            comment_skip.click(self.no_comment, None, [feedback_row, feedback_note, comment],
+                               api_visibility="private", queue=False)
+            demo.unload(self.session_closed)
             for field in (since, until):
                 for event in (field.submit, field.blur):
                     event(self.read_dates, [since, until], dates, api_visibility="private", queue=False)
-            clear.click(lambda: ([], render.sources_html([]), []), None, [chatbot, panel, state],
-                        api_visibility="private")
-            chatbot.clear(lambda: (render.sources_html([]), []), None, [panel, state], api_visibility="private")
+            for trigger in (clear.click, chatbot.clear):
+                trigger(self.new_conversation, None, [chatbot, panel, state, thumbs, feedback_row, feedback_note,
+                                                      download], api_visibility="private")
             library_outputs = [result, library, sources]
             refreshes = [
                 reindex.click(self.reindex, None, library_outputs, concurrency_limit=1, concurrency_id="library",

@@ -15,7 +15,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from assistant.query import period_text
-from assistant.types import Answer, Citation
+from assistant.types import Answer, Citation, StoryMember
 from index.pipeline.report import SyncReport
 from index.pipeline.status import Status
 
@@ -88,19 +88,24 @@ def safe_url(url: str | None) -> str | None:
     return url.strip() if parts.scheme.lower() in {"http", "https"} and parts.netloc else None
 
 
-def highlighted(text: str, quotes: Iterable[tuple[int, int]]) -> str:
-    """The passage with the spans the answer used wrapped in ``<mark>``; everything escaped."""
+def merged_spans(length: int, quotes: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Quote spans inside a passage of ``length`` characters: clipped, sorted, overlaps merged."""
     spans: list[list[int]] = []
-    for start, end in sorted((max(0, s), min(len(text), e)) for s, e in quotes):
+    for start, end in sorted((max(0, s), min(length, e)) for s, e in quotes):
         if end <= start:
             continue
         if spans and start <= spans[-1][1]:
             spans[-1][1] = max(spans[-1][1], end)
         else:
             spans.append([start, end])
+    return [(s, e) for s, e in spans]
+
+
+def highlighted(text: str, quotes: Iterable[tuple[int, int]]) -> str:
+    """The passage with the spans the answer used wrapped in ``<mark>``; everything escaped."""
     out: list[str] = []
     pos = 0
-    for start, end in spans:
+    for start, end in merged_spans(len(text), quotes):
         out.append(esc(text[pos:start]))
         out.append(f'<mark class="nd-quote">{esc(text[start:end])}</mark>')
         pos = end
@@ -121,12 +126,29 @@ def citation_html(c: Citation, turn: int) -> str:
         f'<span class="nd-title">{title_html}</span></div>'
         f'<div class="nd-meta">{meta}</div>{link}'
         f'<div class="nd-passage">{highlighted(c.text, c.quotes)}</div>'
-        f"</div>"
+        f"{also_html(c.also_reported_by)}</div>"
     )
 
 
-def sources_html(turns: Sequence[tuple[str, Answer]]) -> str:
-    """The sources panel: the latest answer's citations open on top, earlier answers folded below."""
+def also_html(reports: Sequence[StoryMember]) -> str:
+    """The other outlets that carried the story: each linked (when a web link) and dated."""
+    if not reports:
+        return ""
+    items = []
+    for r in reports:
+        url = safe_url(r.url)
+        name = esc(r.source or r.title or "(untitled)")
+        named = (f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow" title="{esc(r.title)}">'
+                 f"{name}</a>" if url else f'<span title="{esc(r.title)}">{name}</span>')
+        items.append(f"<li>{named}" + (f" · {esc(r.published)}" if r.published else "") + "</li>")
+    return f'<div class="nd-also">Also reported by:<ul>{"".join(items)}</ul></div>'
+
+
+def sources_html(turns: Sequence[tuple[str, Answer]], copies: Sequence[str] = ()) -> str:
+    """The sources panel: the latest answer's citations open on top, earlier answers folded below.
+
+    ``copies`` holds each turn's answer with its sources as Markdown (``export``): its group gets a button putting
+    that text on the clipboard (``style.HEAD``'s script); the text sits escaped in an attribute, never as markup."""
     if not turns:
         return '<div class="nd-sources nd-empty">Sources of the answer appear here.</div>'
     groups: list[str] = []
@@ -137,8 +159,11 @@ def sources_html(turns: Sequence[tuple[str, Answer]]) -> str:
         else:
             body = '<div class="nd-none">No sources: nothing in the articles answers this.</div>'
         is_open = " open" if turn == len(turns) else ""
+        copy = (f'<button type="button" class="nd-copy" data-copy="{esc(copies[turn - 1])}" '
+                f'aria-label="Copy answer {turn} with its sources">Copy answer with sources</button>'
+                if turn <= len(copies) else "")
         groups.append(f'<details class="nd-turn" id="nd-turn-{turn}"{is_open}>'
-                      f'<summary>Q{turn}: {esc(question)}</summary>{body}</details>')
+                      f'<summary>Q{turn}: {esc(question)}</summary>{copy}{body}</details>')
     return '<div class="nd-sources">' + "".join(groups) + "</div>"
 
 
@@ -217,6 +242,11 @@ def newest_html(newest: date | None) -> str:
         return '<div class="nd-newest">No dated articles yet</div>'
     return (f'<div class="nd-newest" data-newest="{newest.isoformat()}">Newest article: '
             f'{esc(period_text(newest, newest))}</div>')
+
+
+def feedback_html(message: str) -> str:
+    """The line under the chat saying what became of a vote (empty until there is one)."""
+    return f'<div class="nd-feedback-note" role="status">{esc(message)}</div>'
 
 
 def error_html(message: str) -> str:

@@ -1,5 +1,6 @@
-"""The page's stylesheet and its two small scripts: ``[n]`` markers open and highlight their cited passage, and the
-From/To calendar opens on the collection's newest month (Gradio's DateTime opens on today's: useless for an archive).
+"""The page's stylesheet and its small scripts: ``[n]`` markers open and highlight their cited passage, the
+From/To calendar opens on the collection's newest month (Gradio's DateTime opens on today's: useless for an archive),
+and "Copy answer with sources" puts the answer's Markdown (``export``) on the clipboard.
 """
 
 CSS = """
@@ -15,6 +16,14 @@ a.nd-cite { text-decoration: none; font-weight: 600; padding: 0 1px; cursor: poi
 .nd-source-head { font-weight: 600; }
 .nd-meta, .nd-url, .nd-loc { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .nd-passage { margin-top: 6px; white-space: pre-wrap; line-height: 1.45; font-size: 0.92em; }
+.nd-also { margin-top: 6px; font-size: 0.85em; color: var(--body-text-color-subdued); }
+.nd-also ul { margin: 2px 0 0 18px; padding: 0; }
+button.nd-copy { margin: 4px 0 2px; padding: 2px 10px; font-size: 0.85em; border-radius: 6px; cursor: pointer;
+                 border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary);
+                 color: var(--body-text-color); }
+button.nd-copy:hover, button.nd-copy:focus-visible { border-color: #2563eb; }
+#nd-feedback-row { align-items: center; }
+.nd-feedback-note { font-size: 0.9em; color: var(--body-text-color-subdued); min-height: 0; }
 mark.nd-quote { background: #fde047; color: inherit; padding: 0 1px; border-radius: 2px; }
 .nd-library th { text-align: left; padding-right: 16px; }
 .nd-results { margin-top: 8px; width: 100%; font-size: 0.9em; }
@@ -52,6 +61,40 @@ button.nd-pick svg { width: 18px; height: 18px; margin: 0; }
 """
 
 HEAD = r"""<script>
+/* "Copy answer with sources": the text is the button's data-copy attribute (Markdown made by the server, escaped in
+   the attribute). The Clipboard API needs a secure context (https or localhost); elsewhere a selected textarea and
+   execCommand('copy') do it. */
+document.addEventListener('click', function (event) {
+  var button = event.target && event.target.closest ? event.target.closest('button.nd-copy') : null;
+  if (!button) { return; }
+  var text = button.getAttribute('data-copy') || '';
+  function done(ok) {
+    var label = button.getAttribute('data-label') || button.textContent;
+    button.setAttribute('data-label', label);
+    button.textContent = ok ? 'Copied' : 'Copy failed';
+    setTimeout(function () { button.textContent = label; }, 2000);
+  }
+  function fallback() {
+    var area = document.createElement('textarea');
+    area.value = text;
+    area.setAttribute('readonly', '');
+    area.style.position = 'fixed';
+    area.style.left = '-9999px';
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+    area.remove();
+    button.focus();
+    done(ok);
+  }
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
+  } else {
+    fallback();
+  }
+});
+
 /* [n] in an answer: open that answer's sources and bring the cited passage into view. */
 document.addEventListener('click', function (event) {
   var link = event.target && event.target.closest ? event.target.closest('a.nd-cite') : null;

@@ -14,7 +14,8 @@ Two sketches of the shingle set are kept, so the whole set never is:
   ``|A ∩ B| / sqrt(|A| |B|)``: the store's nearest-neighbour search over these finds the candidates.
 
 Hash values are pinned (blake2b of the shingle, datasketch's ``affine32`` scheme with a fixed seed), so stored
-signatures stay comparable across library versions; ``SCHEME`` names all of it and changes with any of it.
+signatures stay comparable across library versions; ``SCHEME`` names all of it, and the date rule, and changes with
+any of it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,12 @@ VECTOR_DIM = 256
 """Buckets of the candidate vector: unrelated articles' cosines spread with a standard deviation of about
 1 / sqrt(256) = 0.06, well below a half-length copy's sqrt(0.5) = 0.71."""
 SEED = 1
-SCHEME = f"w{SHINGLE_WORDS}-blake2b-affine32-s{SEED}-p{PERMUTATIONS}-v{VECTOR_DIM}"
+STORY_DAYS = 7
+"""Near-copies published further apart than this are not one story but a template that recurs (a cup final each
+June, a monthly rate decision: the same sentences, another year's names and figures); the copies of a wire story
+follow it within days. Either date unknown: the text alone decides (``stories.close``)."""
+SCHEME = f"w{SHINGLE_WORDS}-blake2b-affine32-s{SEED}-p{PERMUTATIONS}-v{VECTOR_DIM}-d{STORY_DAYS}"
+"""Stored with the fingerprints: a store grouped under another scheme (or date rule) is grouped again."""
 
 CONTAINMENT = 0.7
 """Two articles are one story when this share of the smaller one's shingles is also in the other (estimated).

@@ -1,9 +1,10 @@
 """Story groups: articles whose texts are near-copies (``index.pipeline.fingerprints``) share a story id.
 
-A story is a connected group of articles linked by ``same_story``: an article joins the story of any article it
-nearly copies, and an article linking two stories merges them. Its id is the article key of its earliest published
-member (undated last, then by id), which is also its representative, so the grouping is a function of the stored
-articles alone: the same files indexed in any order, incrementally or at once, give the same stories.
+A story is a connected group of articles linked by ``same_story`` and published within ``STORY_DAYS`` of each
+other: an article joins the story of any article it nearly copies, and an article linking two stories merges them.
+Its id is the article key of its earliest published member (undated last, then by id), which is also its
+representative, so the grouping is a function of the stored articles alone: the same files indexed in any order,
+incrementally or at once, give the same stories.
 
 Incremental, never re-reading the collection:
 
@@ -31,8 +32,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 
-from index.pipeline.fingerprints import SCHEME, fingerprint, groupable, same_story, story_pairs
+from index.pipeline.fingerprints import SCHEME, STORY_DAYS, fingerprint, groupable, same_story, story_pairs
 from index.store import ArticleRecord, Fingerprint, Store, article_key, publication_order
 
 log = logging.getLogger(__name__)
@@ -145,15 +147,16 @@ class Stories:
         """Stories of the committed articles the arrivals nearly copy."""
         asking = [a for a in arrivals if groupable(a.fingerprint)]
         found = self.store.similar([a.fingerprint.vector for a in asking], NEIGHBOURS)
-        linked: dict[str, str] = {}  # article id -> the version that matched
+        linked: dict[str, tuple[str, list[str]]] = {}  # article id -> the version that matched, arrivals' dates
         for arrival, candidates in zip(asking, found):
             for candidate in candidates:
                 if candidate.article_id not in by_id and same_story(arrival.fingerprint, candidate.fingerprint):
-                    linked[candidate.article_id] = candidate.version
+                    linked.setdefault(candidate.article_id, (candidate.version, []))[1].append(arrival.record.published)
         if not linked:
             return set()
         records = self.store.records_for(list(linked))
-        return {r.story or article_key(rid) for rid, r in records.items() if r.version and r.version == linked[rid]}
+        return {r.story or article_key(rid) for rid, r in records.items()
+                if r.version and r.version == linked[rid][0] and any(close(r.published, d) for d in linked[rid][1])}
 
     @contextmanager
     def applying(self, placement: Placement) -> Iterator[None]:
@@ -197,11 +200,21 @@ def regroup(records: Sequence[ArticleRecord], prints: dict[str, Fingerprint]) ->
         return at
 
     for a, b in story_pairs([prints[r.article_id] for r in with_print]):
+        if not close(with_print[a].published, with_print[b].published):
+            continue
         ra, rb = root(a), root(b)
         parent[max(ra, rb)] = min(ra, rb)  # the root stays the earliest member (lowest index in publication order)
     labels = {r.article_id: article_key(with_print[root(at)].article_id) for at, r in enumerate(with_print)}
     labels.update((r.article_id, article_key(r.article_id)) for r in ordered if r.article_id not in prints)
     return labels
+
+
+def close(a: str, b: str) -> bool:
+    """Published within ``STORY_DAYS`` of each other, or either undated."""
+    try:
+        return abs((date.fromisoformat(a[:10]) - date.fromisoformat(b[:10])).days) <= STORY_DAYS
+    except ValueError:  # empty or not a date
+        return True
 
 
 def story_counts(records: Iterable[ArticleRecord]) -> tuple[int, int, int]:

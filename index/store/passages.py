@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from index.store.records import StoryMember
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -31,6 +33,8 @@ class Passage:
     story: str = ""
     """The article's story group, filled by ``Store.committed`` from the manifest (passages do not store it: see
     ``store.py``); its members come from ``Store.story_members``."""
+    also_reported_by: tuple[StoryMember, ...] = ()
+    """The story's other articles, earliest first: filled by retrieval, which keeps one member per story."""
 
 
 def article_key(article_id: str) -> str:
