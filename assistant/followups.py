@@ -7,7 +7,7 @@ else happened on the cited articles' days. Each is checked by answering it offli
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import zip_longest
@@ -34,13 +34,18 @@ class Scope:
     sources: tuple[str, ...] = ()
 
 
-def suggest(assistant: Assistant, answer: Answer, scope: Scope = Scope()) -> list[str]:
-    """Up to ``MAX_SUGGESTIONS`` questions the collection answers, each citing a passage this answer does not."""
+def suggest(assistant: Assistant, answer: Answer, scope: Scope = Scope(),
+            keep_going: Callable[[], bool] = lambda: True) -> list[str]:
+    """Up to ``MAX_SUGGESTIONS`` questions the collection answers, each citing a passage this answer does not.
+    ``keep_going``: asked before each check; False (a reader's question is being answered) ends the search with
+    what was found, so checks never compete with an answer for the CPU."""
     if answer.refused or not answer.citations:
         return []
     shown = quoted(answer)
     found = []
     for question in candidates(answer)[:MAX_CHECKED]:
+        if not keep_going():
+            break
         reply = assistant.ask(question, since=scope.since, until=scope.until, sources=scope.sources or None,
                               offline=True)
         if not reply.refused and quoted(reply) - shown:

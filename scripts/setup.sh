@@ -75,3 +75,21 @@ if [ "$browser" = 1 ]; then
     fi
   fi
 fi
+
+# axe-core (accessibility rules) for tests/test_web_a11y.py: a pinned npm package in $VENV/axe, whose axe.min.js the
+# test reads from disk and injects into the page (nothing is fetched at test time). No npm: the test skips, saying so.
+AXE_VERSION=4.14.1
+if [ "$browser" = 1 ]; then
+  axe="$VENV/axe"
+  if [ -f "$axe/node_modules/axe-core/axe.min.js" ] && [ "$(cat "$axe/.version" 2>/dev/null)" = "$AXE_VERSION" ]; then
+    :
+  elif command -v npm >/dev/null 2>&1; then
+    echo "==> installing axe-core $AXE_VERSION (npm) into $axe for the accessibility test"
+    mkdir -p "$axe"
+    npm install --prefix "$axe" --no-save --no-audit --no-fund --ignore-scripts --loglevel=error \
+      "axe-core@$AXE_VERSION" >/dev/null
+    echo "$AXE_VERSION" > "$axe/.version"
+  else
+    echo "!! npm missing: axe-core not installed, the accessibility test will be skipped" >&2
+  fi
+fi

@@ -44,6 +44,8 @@ class Reply:
     stall_after: int | None = None
     """Stream: after this many pieces, go silent for ``stall`` seconds."""
     stall: float = 0.0
+    interval: float = 0.002
+    """Stream: seconds between pieces (a slow model: many pieces, a long interval)."""
 
     @classmethod
     def failure(cls, status: int, message: str = "scripted failure", retry_after: float | None = None) -> Reply:
@@ -62,6 +64,12 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    pieces_sent: int = 0
+    """Stream: content pieces written so far."""
+    client_gone: bool = False
+    """Stream: the client closed the connection before the stream's end (a write failed)."""
+    ended: threading.Event = field(default_factory=threading.Event)
+    """Set when the handler is done with this request, whichever way it ended."""
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -152,11 +160,13 @@ class ScriptedOpenAI:
                         self._json(reply.status, {"error": {"message": reply.error or "error", "type": "server_error",
                                                             "code": None}}, reply.headers)
                     elif body.get("stream"):
-                        self._stream(reply, body)
+                        self._stream(reply, body, recorded)
                     else:
                         self._json(200, completion(reply.text, body), reply.headers)
                 except (BrokenPipeError, ConnectionResetError):
-                    return  # the client gave up (its timeout): nothing to do
+                    recorded.client_gone = True  # the client gave up (its timeout, or a reader's Stop)
+                finally:
+                    recorded.ended.set()
 
             def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode("utf-8")
@@ -168,7 +178,7 @@ class ScriptedOpenAI:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _stream(self, reply: Reply, body: dict[str, Any]) -> None:
+            def _stream(self, reply: Reply, body: dict[str, Any], recorded: Recorded) -> None:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("cache-control", "no-cache")
@@ -187,7 +197,8 @@ class ScriptedOpenAI:
                     if reply.stall_after is not None and i == reply.stall_after and server._stopping.wait(reply.stall):
                         return
                     self._event(chunk_payload(model, {"content": piece}))
-                    time.sleep(0.002)
+                    recorded.pieces_sent += 1
+                    time.sleep(reply.interval)
                 self._event(chunk_payload(model, {}, finish="stop"))
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()

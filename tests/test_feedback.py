@@ -149,8 +149,11 @@ def test_page_writes_a_vote_once_with_its_comment_or_when_the_next_comes(page: W
     page.vote(turns, {}, session("c"), like(3, True))
     page.session_closed(session("c"))  # the tab closed: written without a comment
     assert [e["vote"] for e in log.entries()] == ["up", "down", "up"]
-    page.new_conversation(session("c"))
+    page.new_conversation(None, session("c"))  # nothing waiting: nothing written
     assert len(log.entries()) == 3
+    page.vote(turns, {}, session("d"), like(1, False))
+    page.new_conversation(None, session("d"))  # a new conversation writes the vote still waiting for its comment
+    assert [e["vote"] for e in log.entries()] == ["up", "down", "up", "down"]
 
 
 def test_page_download_file_is_the_conversation(page: WebApp) -> None:

@@ -89,7 +89,9 @@ def browser(server: WebServer) -> Iterator[Any]:
     try:
         driver.get(server.url + "/")
         wait_for(driver, lambda d: d.find_elements("css selector", "#nd-question textarea"), "the chat box")
+        show_tab(driver, "library")  # Gradio mounts a tab's content when first shown (render_children is ignored)
         wait_for(driver, lambda d: "Articles" in d.find_element("id", "nd-library").text, "the library panel")
+        show_tab(driver, "sources")
         yield driver
     finally:
         driver.quit()
@@ -105,6 +107,25 @@ def wait_for(driver: Any, condition: Callable[[Any], Any], what: str, timeout: f
     except TimeoutException:
         shot(driver, "timeout-" + re.sub(r"\W+", "-", what))
         raise AssertionError(f"timed out waiting for {what}") from None
+
+
+def show_tab(driver: Any, name: str) -> None:
+    """Opens the right column's tab ("sources", "filters" or "library") unless it is open: only its content shows."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+
+    def click(d: Any) -> bool:
+        button = d.find_element("id", f"nd-tab-{name}-button")
+        if button.get_attribute("aria-selected") == "true":
+            return True
+        d.execute_script("arguments[0].scrollIntoView({block: 'nearest'})", button)
+        try:
+            button.click()
+        except ElementClickInterceptedException:  # the page still laying out just after it loaded
+            return False
+        return True
+
+    wait_for(driver, click, f"the {name} tab's button")
+    wait_for(driver, lambda d: d.find_element("id", f"nd-tab-{name}").is_displayed(), f"the {name} tab")
 
 
 def shot(driver: Any, name: str) -> Path:
@@ -126,6 +147,7 @@ def ask(driver: Any, question: str) -> dict[str, Any]:
     box.send_keys(question)
     driver.find_element("id", "nd-ask").click()
     group = wait_for(driver, lambda d: d.find_elements("id", f"nd-turn-{turn}"), f"the answer to {question!r}")[0]
+    show_tab(driver, "sources")
     bots = driver.find_elements("css selector", "#nd-chat [data-testid='bot']")
     sources = [{
         "n": int(el.get_attribute("data-n")),
@@ -141,6 +163,7 @@ def flag(driver: Any) -> Any:
 
 
 def article_count(driver: Any) -> int:
+    show_tab(driver, "library")
     return int(driver.find_element("css selector", "#nd-library td[data-field='articles']").text.replace(",", ""))
 
 
@@ -151,6 +174,7 @@ def forget_result(driver: Any) -> None:
 
 
 def indexing_result(driver: Any, what: str, timeout: float = 90) -> str:
+    show_tab(driver, "library")
     done = wait_for(driver, lambda d: d.find_elements(
         "css selector", "#nd-index-result [data-state='done']:not([data-old]), "
                         "#nd-index-result [data-state='error']:not([data-old])"), what, timeout=timeout)
@@ -159,6 +183,7 @@ def indexing_result(driver: Any, what: str, timeout: float = 90) -> str:
 
 def upload(driver: Any, paths: list[Path]) -> str:
     """Chooses files in the upload box; returns the per-article result once indexing is done."""
+    show_tab(driver, "library")
     forget_result(driver)
     field = driver.find_element("css selector", "#nd-upload input[type='file']")
     field.send_keys("\n".join(str(p) for p in paths))
@@ -166,6 +191,7 @@ def upload(driver: Any, paths: list[Path]) -> str:
 
 
 def reindex(driver: Any) -> None:
+    show_tab(driver, "library")
     forget_result(driver)
     driver.find_element("id", "nd-reindex").click()
 
@@ -176,6 +202,7 @@ def normalise(text: str) -> str:
 
 def type_date(driver: Any, field: str, text: str, enter: bool = False) -> Any:
     """Replaces what From (``nd-since``) or To (``nd-until``) holds, typed as a reader would."""
+    show_tab(driver, "filters")
     from selenium.webdriver.common.keys import Keys
 
     box = driver.find_element("css selector", f"#{field} input")
@@ -188,6 +215,7 @@ def type_date(driver: Any, field: str, text: str, enter: bool = False) -> Any:
 
 def dates_note(driver: Any, expected: str) -> Any:
     """Waits for the line under the filters to say ``expected``: the filters as read, or why they can't be."""
+    show_tab(driver, "filters")
     return wait_for(driver, lambda d: [e for e in d.find_elements("css selector", "#nd-dates .nd-dates")
                                        if e.text == expected], f"the dates note to say {expected!r}")[0]
 
@@ -220,6 +248,7 @@ def lines_of(driver: Any, element: Any) -> int:
 
 def calendar(driver: Any, field: str) -> Any:
     """Opens the calendar beside From/To; returns the month view the browser shows."""
+    show_tab(driver, "filters")
     driver.find_element("css selector", f"#{field}-pick button.nd-pick").click()
     return wait_for(driver, lambda d: [c for c in d.find_elements("css selector", ".nd-cal") if c.is_displayed()],
                     f"the {field} calendar")[0]
@@ -246,7 +275,7 @@ def test_answer_streams_with_citation_links_and_highlighted_source(browser: Any)
         assert normalise(mark) in article, f"highlighted text is not from the article: {mark!r}"
     passage = kyiv[0]["el"].find_element("css selector", ".nd-passage").text
     assert len(normalise(passage)) > len(normalise(" ".join(marks))), "the passage should show context around the span"
-    assert "2024-01-02" in kyiv[0]["el"].text
+    assert "2 Jan 2024" in kyiv[0]["el"].text
 
     # clicking [n] brings that source into view
     browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
@@ -277,6 +306,7 @@ def test_follow_up_uses_the_conversation(browser: Any) -> None:
 def test_date_filter_applies_to_retrieval(browser: Any) -> None:
     from selenium.webdriver.common.keys import Keys
 
+    show_tab(browser, "filters")
     since = browser.find_element("css selector", "#nd-since input")
     since.send_keys("2024-06-01", Keys.ENTER)
     try:
@@ -284,12 +314,14 @@ def test_date_filter_applies_to_retrieval(browser: Any) -> None:
         titles = [s["title"] for s in got["sources"]]
         assert KYIV_TITLE not in titles, "the 2024-01-02 article was used despite 'From 2024-06-01'"
     finally:
+        show_tab(browser, "filters")
         since.send_keys(Keys.CONTROL, "a")
         since.send_keys(Keys.BACKSPACE, Keys.ENTER)
 
 
 def test_date_words_in_the_filters_are_read_by_the_one_parser(browser: Any) -> None:
     """ "January 2024" in From and To reaches the server as typed: From reads its first day, To its last."""
+    show_tab(browser, "filters")
     assert browser.find_element("css selector", "#nd-since input").accessible_name == "From date"
     assert browser.find_element("css selector", "#nd-until input").accessible_name == "To date"
     try:
@@ -337,6 +369,7 @@ def test_calendar_opens_on_the_newest_articles_month(browser: Any) -> None:
     """Today is December 2026 (NEWSDESK_TODAY, and the browser's clock); the newest article is of 20 December 2024."""
     from selenium.webdriver.common.keys import Keys
 
+    show_tab(browser, "filters")
     assert browser.find_element("id", "nd-newest").text == "Newest article: 20 December 2024"
     try:
         cal = calendar(browser, "nd-since")
@@ -401,18 +434,20 @@ def test_upload_reindex_then_answer_from_the_new_article(browser: Any, server: W
     assert "added 0" in result and "failed 0" in result, result
     assert "unchanged" in result
     assert article_count(browser) == before + 1
-    browser.execute_script("document.getElementById('nd-library-panel').scrollIntoView({block: 'start'})")
+    show_tab(browser, "library")
     shot(browser, "library")
 
     from selenium.webdriver.common.keys import Keys
 
     browser.execute_script("window.scrollTo(0, 0)")
+    show_tab(browser, "filters")
     sources = browser.find_element("css selector", "#nd-source-filter input")
     sources.click()
     options = wait_for(browser, lambda d: [o.get_attribute("aria-label") for o in d.find_elements(
         "css selector", "[data-testid='dropdown-option']")] or None, "the source filter's options")
     sources.send_keys(Keys.ESCAPE)
     assert "Coastal Courier" in options, options
+    assert "(no source)" not in options and "" not in options, "the sample articles have no source to pick"
     assert not browser.find_elements("css selector", "#nd-source-filter .token"), "looking must not select a source"
 
     got = ask(browser, "Why did the lighthouse keepers in Port Avelin go on strike?")
@@ -564,7 +599,8 @@ def test_answer_markup_is_escaped_and_markers_link_to_sources() -> None:
     cite = Citation(1, "a1", "T", "S", "2024-01-01", None, "passage <b>x</b>", 0, 10, 0.5, ((8, 16),))
     out = answer_markdown("Said <script>alert(1)</script> *so* [1] and [7].", [cite], 3, notice="LLM <down>")
     assert "<script>" not in out and "&lt;script&gt;" in out
-    assert '<a class="nd-cite" href="#src-3-1" data-turn="3" data-n="1">[1]</a>' in out
+    assert '<a class="nd-cite" href="#src-3-1" title="Source 1: T, 1 Jan 2024">[1]<span class="nd-tip">' \
+           '<span class="nd-tip-title">T</span><span class="nd-tip-meta">S · 1 Jan 2024</span></span></a>' in out
     assert "\\[7\\]" in out, "a marker without a citation stays text"
     assert "\\*so\\*" in out, "Markdown in article text is shown literally"
     assert '<div class="nd-notice">⚠ LLM &lt;down&gt;</div>' in out, "no Markdown escapes inside the HTML block"
@@ -631,6 +667,7 @@ def test_newest_article_follows_the_library(browser: Any, tmp_path: Path) -> Non
                                      f"From {day} the Avelin ferry keeps its winter timetable.\n")
     result = upload(browser, sorted(tmp_path.glob("ferry-*.md")))
     assert "added 2" in result, result
+    show_tab(browser, "filters")
     wait_for(browser, lambda d: d.find_element("id", "nd-newest").text == "Newest article: 14 February 2025",
              "the newest article to move to 14 February 2025")
     browser.execute_script("window.scrollTo(0, 0)")
@@ -653,7 +690,7 @@ def test_sources_panel_and_api_name_who_else_reported_the_story(browser: Any, se
     got = ask(browser, question)
     assert {s["title"] for s in got["sources"]} == {KYIV_TITLE}, "the copy is not cited beside the original"
     also = got["sources"][0]["el"].find_element("css selector", ".nd-also")
-    assert also.text.startswith("Also reported by:") and "Wire Service · 2024-01-03" in also.text
+    assert also.text.startswith("Also reported by:") and "Wire Service · 3 Jan 2024" in also.text
     link = also.find_element("css selector", "a")
     assert link.get_attribute("href") == "https://wire.example/kyiv" and link.get_attribute("rel") == \
         "noopener noreferrer nofollow"
@@ -668,3 +705,19 @@ def test_sources_panel_and_api_name_who_else_reported_the_story(browser: Any, se
     assert reply["sources"][0]["also_reported_by"] == [
         {"source": "Wire Service", "title": "Kyiv hit by massive missile barrage", "url": "https://wire.example/kyiv",
          "published": "2024-01-03"}]
+
+
+def test_suggested_follow_ups_are_answered(browser: Any) -> None:
+    """Under an answer, up to three follow-ups about its articles' people, places and days; each was checked to be
+    answerable, and a click asks it."""
+    ask(browser, "What did Putin propose?")
+    buttons = wait_for(browser, lambda d: [b for b in d.find_elements("css selector", "#nd-followups .nd-followup")
+                                           if b.is_displayed() and b.text], "the suggested follow-ups")
+    texts = [b.text for b in buttons]
+    assert 1 <= len(texts) <= 3 and all(t.startswith("What ") and t.endswith("?") for t in texts), texts
+    assert not any("Putin" in t for t in texts), "the question named Putin already"
+    shot(browser, "follow-ups")
+    turns = len(browser.find_elements("css selector", "#nd-sources details.nd-turn"))
+    buttons[0].click()
+    group = wait_for(browser, lambda d: d.find_elements("id", f"nd-turn-{turns + 1}"), "the follow-up's answer")[0]
+    assert texts[0] in group.text and group.find_elements("css selector", ".nd-source"), group.text

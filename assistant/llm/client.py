@@ -59,7 +59,11 @@ class LLM:
         return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        """Text pieces of the reply as they arrive."""
+        """Text pieces of the reply as they arrive.
+
+        Closing this generator (a reader's Stop) closes the HTTP response at once, so the server sees the client go
+        and can stop generating; left to the garbage collector, the connection could stay open."""
+        response = None
         try:
             response = self.client.chat.completions.create(model=self.model, messages=messages, stream=True,
                                                            max_tokens=max_tokens, temperature=0)
@@ -76,6 +80,9 @@ class LLM:
             raise
         except Exception as exc:  # the SDK, httpx and the stream parser raise many kinds; all mean the same here
             raise LLMFailure(self.describe(exc)) from None
+        finally:
+            if response is not None:
+                response.close()
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
         try:

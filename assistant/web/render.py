@@ -8,10 +8,11 @@ HTML and only need HTML escaping. Links are only made from http(s) urls.
 
 from __future__ import annotations
 
+import calendar
 import html
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime, timezone
 from urllib.parse import urlsplit
 
 from assistant.query import period_text
@@ -44,11 +45,12 @@ def source_anchor(turn: int, n: int) -> str:
 
 
 def answer_markdown(text: str, citations: Sequence[Citation], turn: int, notice: str | None = None) -> str:
-    """An answer for the Chatbot: escaped text, ``[n]`` of known citations turned into links to the sources panel.
+    """An answer for the Chatbot: escaped text, ``[n]`` of known citations turned into chips linking to the sources
+    panel (``cite_html``).
 
     While the answer streams the citations are not known yet, so markers show as plain text until it completes.
     """
-    known = {c.n for c in citations}
+    known = {c.n: c for c in citations}
     text = _unindent(text)
     out: list[str] = []
     if notice:  # inside an HTML block Markdown is not interpreted: HTML escaping only
@@ -59,13 +61,30 @@ def answer_markdown(text: str, citations: Sequence[Citation], turn: int, notice:
         if not any(n in known for n in numbers):
             continue
         out.append(md_escape(text[pos:m.start()]))
-        out.append("".join(
-            f'<a class="nd-cite" href="#{source_anchor(turn, n)}" data-turn="{turn}" data-n="{n}">[{n}]</a>'
-            if n in known else md_escape(f"[{n}]") for n in numbers
-        ))
+        out.append("".join(cite_html(known[n], turn) if n in known else md_escape(f"[{n}]") for n in numbers))
         pos = m.end()
     out.append(md_escape(text[pos:]))
     return "".join(out)
+
+
+def cite_html(c: Citation, turn: int) -> str:
+    """One ``[n]`` chip: a link to the cited passage with a preview (title, then source and date) that ``style.CSS``
+    shows on hover and on keyboard focus, and "Source 1: <title>, <date>" as its name.
+
+    The Chatbot's sanitizer keeps only ``class``, ``href``, ``title``, ``role``, ``id`` and ``lang`` (measured in
+    Chromium: ``aria-*`` and ``data-*`` are dropped), so the name travels as ``title`` and ``style.HEAD``'s script
+    makes it the ``aria-label``. The visible text stays ``[n]`` (copies and exports quote the answer as shown); the
+    preview is hidden (``display: none``) until shown. The title attribute is HTML-escaped (raw HTML: no Markdown
+    there); the preview's text sits between tags, where Markdown applies, so it is escaped for both."""
+    title = " ".join((c.title or "(untitled)").split())
+    day = day_text(c.published or "")
+    name = f"Source {c.n}: {title}" + (f", {day}" if day else "")
+    meta = " · ".join(x for x in (" ".join((c.source or "").split()), day) if x)
+    tip = f'<span class="nd-tip-title">{md_escape(title)}</span>'
+    if meta:
+        tip += f'<span class="nd-tip-meta">{md_escape(meta)}</span>'
+    return (f'<a class="nd-cite" href="#{source_anchor(turn, c.n)}" title="{esc(name)}">[{c.n}]'
+            f'<span class="nd-tip">{tip}</span></a>')
 
 
 def question_markdown(text: str) -> str:
@@ -101,16 +120,30 @@ def merged_spans(length: int, quotes: Iterable[tuple[int, int]]) -> list[tuple[i
     return [(s, e) for s, e in spans]
 
 
+BLANK_LINES = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*)+")
+"""Two or more line breaks with only spaces between: an article's empty paragraphs."""
+GAP = '\n<span class="nd-gap"></span>'
+"""What a run of blank lines shows as: one line break and a half-line gap (``style.CSS``), not several empty lines."""
+
+
 def highlighted(text: str, quotes: Iterable[tuple[int, int]]) -> str:
-    """The passage with the spans the answer used wrapped in ``<mark>``; everything escaped."""
+    """The passage with the spans the answer used wrapped in ``<mark>``; everything escaped.
+
+    Runs of blank lines become ``GAP``. Spans are offsets into the passage as stored, so the text is cut at span
+    edges first and each piece collapsed on its own: a span keeps its words, and one starting or ending inside a
+    run of blank lines still covers the words it quoted."""
     out: list[str] = []
     pos = 0
     for start, end in merged_spans(len(text), quotes):
-        out.append(esc(text[pos:start]))
-        out.append(f'<mark class="nd-quote">{esc(text[start:end])}</mark>')
+        out.append(_collapsed(text[pos:start]))
+        out.append(f'<mark class="nd-quote">{_collapsed(text[start:end])}</mark>')
         pos = end
-    out.append(esc(text[pos:]))
+    out.append(_collapsed(text[pos:]))
     return "".join(out)
+
+
+def _collapsed(text: str) -> str:
+    return GAP.join(esc(part) for part in BLANK_LINES.split(text))
 
 
 def citation_html(c: Citation, turn: int) -> str:
@@ -118,7 +151,7 @@ def citation_html(c: Citation, turn: int) -> str:
     title = esc(c.title or "(untitled)")
     title_html = (f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">{title}</a>'
                   if url else title)
-    meta = " · ".join(esc(x) for x in (c.source or "", c.published or "") if x)
+    meta = " · ".join(x for x in (esc(c.source or ""), time_html(c.published or "")) if x)
     link = "" if url or not c.url else f'<div class="nd-url">{esc(c.url)}</div>'
     return (
         f'<div class="nd-source" id="{source_anchor(turn, c.n)}" data-n="{c.n}">'
@@ -140,7 +173,7 @@ def also_html(reports: Sequence[StoryMember]) -> str:
         name = esc(r.source or r.title or "(untitled)")
         named = (f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow" title="{esc(r.title)}">'
                  f"{name}</a>" if url else f'<span title="{esc(r.title)}">{name}</span>')
-        items.append(f"<li>{named}" + (f" · {esc(r.published)}" if r.published else "") + "</li>")
+        items.append(f"<li>{named}" + (f" · {time_html(r.published)}" if r.published else "") + "</li>")
     return f'<div class="nd-also">Also reported by:<ul>{"".join(items)}</ul></div>'
 
 
@@ -156,11 +189,13 @@ def sources_html(turns: Sequence[tuple[str, Answer]], copies: Sequence[str] = ()
         question, answer = turns[turn - 1]
         if answer.citations:
             body = "".join(citation_html(c, turn) for c in answer.citations)
-        else:
+        elif answer.refused:
             body = '<div class="nd-none">No sources: nothing in the articles answers this.</div>'
+        else:  # stopped before its sources, or a generated answer that cites nothing: its notice says which
+            body = f'<div class="nd-none">No sources. {esc(answer.notice or "")}</div>'
         is_open = " open" if turn == len(turns) else ""
         copy = (f'<button type="button" class="nd-copy" data-copy="{esc(copies[turn - 1])}" '
-                f'aria-label="Copy answer {turn} with its sources">Copy answer with sources</button>'
+                f'aria-label="Copy answer with sources (answer {turn})">Copy answer with sources</button>'
                 if turn <= len(copies) else "")
         groups.append(f'<details class="nd-turn" id="nd-turn-{turn}"{is_open}>'
                       f'<summary>Q{turn}: {esc(question)}</summary>{copy}{body}</details>')
@@ -176,25 +211,40 @@ def mode_html(mode: str, base_url: str | None = None) -> str:
     return f'<div class="nd-mode" data-mode="{esc(mode)}">Mode: {label}</div>'
 
 
-def library_html(status: Status) -> str:
-    """Counts and last sync for the library panel (see ``index.pipeline.status``)."""
+def library_html(status: Status, now: datetime | None = None) -> str:
+    """Counts and last sync for the library panel (see ``index.pipeline.status``); syncs read as "2 min ago".
+
+    Articles without a source are not a source: they are counted under Articles only."""
+    sources = sum(1 for name in status.sources if name)
     rows = [("Articles", f"{status.articles:,}"), ("Passages (chunks)", f"{status.chunks:,}"),
-            ("Sources", f"{len(status.sources):,}"), ("Last sync", status.last_sync or "never")]
+            ("Sources", f"{sources:,}"), ("Last sync", ago_html(status.last_sync, now))]
     for w in status.watched:
-        state = f"last sync {w.get('last_sync') or 'never'}, {w.get('articles', 0)} articles"
+        state = f"synced {ago_html(w.get('last_sync'), now)}, {esc(plural(w.get('articles', 0), 'article'))}"
         if w.get("error"):
-            state += f", last error: {w['error']}"
+            state += f", last error: {esc(w['error'])}"
         rows.append((f"Watching {w.get('source')}", state))
-    body = "".join(f'<tr><th>{esc(k)}</th><td data-field="{esc(k.split()[0].lower())}">{esc(v)}</td></tr>'
+    body = "".join(f'<tr><th scope="row">{esc(k)}</th><td data-field="{esc(k.split()[0].lower())}">{v}</td></tr>'
                    for k, v in rows)
     return f'<table class="nd-library">{body}</table>'
 
 
+def source_choices(names: Iterable[str]) -> list[tuple[str, str]]:
+    """The Sources filter's choices: named sources only (an article without one has nothing to pick it by)."""
+    return [(name, name) for name in sorted({n for n in names if n}, key=str.casefold)]
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
 def progress_html(label: str, done: int, total: int, articles: int, chunks: int) -> str:
+    """ "Re-index: 3/10 files, 2 articles, 40 passages written"; "Upload: starting…" before anything is counted."""
     bar = f'<progress value="{done}" max="{total}"></progress>' if total else "<progress></progress>"
-    counts = f"{done}/{total} files" if total else f"{articles} articles"
-    return (f'<div class="nd-progress" data-state="running">{bar} {esc(label)}: {esc(counts)}, '
-            f"{articles} articles, {chunks} passages written</div>")
+    counts = [f"{done}/{total} files"] if total else []
+    if total or articles or chunks:
+        counts += [plural(articles, "article"), f"{plural(chunks, 'passage')} written"]
+    said = ", ".join(counts) or "starting…"
+    return f'<div class="nd-progress" data-state="running">{bar} {esc(label)}: {esc(said)}</div>'
 
 
 STATUS_ORDER = {"failed": 0, "added": 1, "updated": 2, "removed": 3, "same-url": 4, "same-id": 4, "duplicate": 5}
@@ -242,6 +292,61 @@ def newest_html(newest: date | None) -> str:
         return '<div class="nd-newest">No dated articles yet</div>'
     return (f'<div class="nd-newest" data-newest="{newest.isoformat()}">Newest article: '
             f'{esc(period_text(newest, newest))}</div>')
+
+
+def day_text(value: str) -> str:
+    """An article's date as people write it: "2024-12-20" (or a timestamp) reads "20 Dec 2024"; anything else as is."""
+    m = re.match(r"\s*(\d{4})-(\d{2})-(\d{2})", value or "")
+    if not m:
+        return value or ""
+    try:
+        day = date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return value
+    return f"{day.day} {calendar.month_abbr[day.month]} {day.year}"
+
+
+def time_html(value: str) -> str:
+    """``day_text`` in a ``<time>`` element keeping the ISO date for machines (and on hover)."""
+    shown = day_text(value)
+    if shown == value:
+        return esc(value)
+    return f'<time datetime="{esc(value.strip())}" title="{esc(value.strip())}">{esc(shown)}</time>'
+
+
+def ago(stamp: str | None, now: datetime | None = None) -> str:
+    """How long ago a sync was: "just now", "2 min ago", "3 h ago", "yesterday", "4 days ago", then the day.
+
+    ``style.HEAD``'s script recounts it every 30 s in the page (the same steps), so an open page does not say
+    "just now" for an hour."""
+    if not stamp:
+        return "never"
+    try:
+        then = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=timezone.utc)
+    seconds = ((now or datetime.now(timezone.utc)) - then).total_seconds()
+    if seconds < 45:
+        return "just now"
+    if seconds < 3600:
+        return f"{max(1, int(seconds // 60))} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    if seconds < 2 * 86400:
+        return "yesterday"
+    if seconds < 7 * 86400:
+        return f"{int(seconds // 86400)} days ago"
+    return day_text(then.date().isoformat())
+
+
+def ago_html(stamp: str | None, now: datetime | None = None) -> str:
+    """``ago`` in a ``<time class="nd-ago">`` the page's script keeps current; the timestamp shows on hover."""
+    said = ago(stamp, now)
+    if not stamp or said == stamp:
+        return esc(said)
+    return f'<time class="nd-ago" datetime="{esc(stamp)}" title="{esc(stamp)}">{esc(said)}</time>'
 
 
 def feedback_html(message: str) -> str:

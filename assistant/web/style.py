@@ -7,8 +7,44 @@ CSS = """
 .nd-mode { font-size: 0.9em; padding: 4px 10px; border-radius: 6px; background: var(--background-fill-secondary); }
 .nd-notice { border-left: 4px solid #d97706; background: #fef3c7; color: #78350f; padding: 6px 10px;
              margin-bottom: 8px; border-radius: 4px; }
-a.nd-cite { text-decoration: none; font-weight: 600; padding: 0 1px; cursor: pointer; }
-.nd-sources { max-height: 640px; overflow-y: auto; }
+/* Contrast (WCAG AA, 4.5:1): Gradio's subdued grey #bbbbc2 is 1.9:1 on white (dates, hints, "none selected = all");
+   zinc-600 is 7.7:1 on white, zinc-400 7.6:1 on the dark theme's background. The Ask button's orange-500 took white
+   text at 2.8:1 (so did the selected tab's label on white); orange-700 gives 5.2:1. */
+:root, .gradio-container { --body-text-color-subdued: #52525b !important; --block-info-text-color: #52525b !important;
+                           --input-placeholder-color: #71717a !important; }
+.dark, .dark .gradio-container { --body-text-color-subdued: #a1a1aa !important;
+                                 --block-info-text-color: #a1a1aa !important;
+                                 --input-placeholder-color: #a1a1aa !important; }
+#nd-tabs { --color-accent: #c2410c; }
+#nd-ask { --button-primary-background-fill: #c2410c; --button-primary-background-fill-hover: #9a3412;
+          --button-primary-border-color: #c2410c; --button-primary-border-color-hover: #9a3412;
+          --button-primary-text-color: #fff; --button-primary-text-color-hover: #fff; }
+/* Header: one line on a laptop, at most two on a phone; the page's one h1. */
+#nd-title h1 { font-size: 1.4rem; line-height: 1.25; margin: 0; }
+#nd-header { align-items: center; gap: 8px 16px; }
+/* The chat box's height follows the screen (page.py: a CSS clamp) so the question box stays in view; its floating
+   clear button gets room above the first message instead of covering it. */
+#nd-chat .bubble-wrap, #nd-chat [role="log"] { padding-top: 36px; }
+/* [n] chips: link to the cited passage; the preview (render.cite_html: title, then source and date) shows on hover
+   and on keyboard focus. */
+a.nd-cite { position: relative; display: inline-block; margin: 0 1px; padding: 0 6px; border-radius: 999px;
+            border: 1px solid #93c5fd; background: #dbeafe; color: #1e3a8a !important; font-size: 0.85em;
+            font-weight: 600; line-height: 1.45; text-decoration: none !important; cursor: pointer; }
+a.nd-cite:hover, a.nd-cite:focus-visible { background: #bfdbfe; border-color: #1d4ed8; }
+a.nd-cite:focus-visible { outline: 2px solid #1d4ed8; outline-offset: 1px; }
+a.nd-cite .nd-tip { display: none; position: absolute; left: 0; top: calc(100% + 4px); z-index: 60; width: max-content;
+                    max-width: min(360px, 70vw); padding: 6px 8px; border-radius: 6px; background: #1f2937;
+                    color: #f9fafb; font-size: 0.8rem; font-weight: 400; line-height: 1.35; text-align: left;
+                    white-space: normal; box-shadow: 0 4px 14px rgba(0, 0, 0, .25); pointer-events: none; }
+a.nd-cite:hover .nd-tip, a.nd-cite:focus-visible .nd-tip { display: block; }
+.nd-tip-title { display: block; font-weight: 600; color: #f9fafb !important; }
+.nd-tip-meta { display: block; color: #d1d5db !important; }
+.dark a.nd-cite { background: #1e3a8a; border-color: #60a5fa; color: #eff6ff !important; }
+#nd-chat .message, #nd-chat .message-content, #nd-chat .bot { overflow: visible; }
+.nd-sources { max-height: max(320px, calc(100dvh - 190px)); overflow-y: auto; }
+.nd-source:focus { outline: 2px solid #2563eb; outline-offset: 1px; }
+.nd-passage .nd-gap { display: block; height: 0.4em; }
+#nd-side { min-width: 0; }
 .nd-turn > summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
 .nd-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 8px 0;
              transition: box-shadow 0.3s, border-color 0.3s; }
@@ -25,7 +61,22 @@ button.nd-copy:hover, button.nd-copy:focus-visible { border-color: #2563eb; }
 #nd-feedback-row { align-items: center; }
 .nd-feedback-note { font-size: 0.9em; color: var(--body-text-color-subdued); min-height: 0; }
 mark.nd-quote { background: #fde047; color: inherit; padding: 0 1px; border-radius: 2px; }
-.nd-library th { text-align: left; padding-right: 16px; }
+.nd-library th { text-align: left; padding-right: 16px; font-weight: 600; }
+#nd-filters { gap: 8px 12px; }
+/* Sources on a line of its own: three in a row left From/To too narrow for their examples ("2024-12-01 or las") */
+#nd-filters > #nd-source-filter, #nd-filters > :has(> #nd-source-filter) { flex: 1 1 100% !important; }
+/* A phone: columns stack, nothing sticks out sideways, the title fits two lines (beside the mode line it took four). */
+@media (max-width: 640px) {
+  #nd-title h1 { font-size: 1.15rem; }
+  #nd-header { flex-wrap: wrap; }
+  #nd-header > * { flex: 1 1 100% !important; min-width: 0 !important; }
+  .form:has(> #nd-question) { flex: 1 1 100% !important; }  /* its own line: the example fits, Ask goes below */
+  #nd-chat { height: clamp(240px, calc(100dvh - 400px), 640px) !important; }  /* title, box and Ask in view too */
+  .nd-date { min-width: 0 !important; }
+}
+@media (max-width: 480px) {  /* side by side, From and To cut their examples short ("2024-12-01 o") */
+  .nd-date { flex: 1 1 100% !important; }
+}
 .nd-results { margin-top: 8px; width: 100%; font-size: 0.9em; }
 .nd-results td, .nd-results th { padding: 2px 6px; text-align: left; vertical-align: top; }
 .nd-failed .nd-status { color: #b91c1c; font-weight: 600; }
@@ -43,6 +94,9 @@ button.nd-pick:hover, button.nd-pick[aria-expanded="true"] { background: var(--b
 button.nd-pick svg { width: 18px; height: 18px; margin: 0; }
 #nd-dates-row { gap: 4px 16px; }
 #nd-dates-row > div { flex: 0 1 auto !important; width: auto !important; }
+/* A refusal names the field in one line: the longest (535 px) fits the 560 px side column without the html padding */
+#nd-dates-row > #nd-dates { flex-basis: 100% !important; }
+#nd-dates-row .html-container { padding: 0 4px !important; }
 .nd-dates, .nd-newest { font-size: 0.9em; color: var(--body-text-color-subdued); }
 .nd-dates.nd-error { color: #b91c1c; font-weight: 600; }
 .nd-cal { position: absolute; z-index: 1000; width: 252px; box-sizing: border-box; padding: 8px;
@@ -58,6 +112,11 @@ button.nd-pick svg { width: 18px; height: 18px; margin: 0; }
 .nd-cal button:hover, .nd-cal button:focus-visible { background: var(--background-fill-secondary, #eee); }
 .nd-cal button.nd-cal-newest { font-weight: 700; box-shadow: inset 0 -3px 0 #2563eb; }
 .nd-cal button.nd-cal-chosen { background: #2563eb; color: #fff; }
+/* Suggested follow-ups: small buttons in a wrapping row under the chat */
+#nd-followups { flex-wrap: wrap; gap: 6px; align-items: center; }
+#nd-followups > * { flex: 0 1 auto !important; min-width: 0 !important; }
+.nd-followups-label { font-size: 0.9em; color: var(--body-text-color-subdued); }
+.nd-followup { white-space: normal !important; text-align: left; }
 """
 
 HEAD = r"""<script>
@@ -95,7 +154,9 @@ document.addEventListener('click', function (event) {
   }
 });
 
-/* [n] in an answer: open that answer's sources and bring the cited passage into view. */
+/* [n] in an answer: open that answer's sources (the Sources tab first, when Filters or Library is showing) and bring
+   the cited passage into view. From the keyboard (Enter: a click with detail 0) focus moves to the passage too, so a
+   screen reader reads it. */
 document.addEventListener('click', function (event) {
   var link = event.target && event.target.closest ? event.target.closest('a.nd-cite') : null;
   if (!link) { return; }
@@ -103,13 +164,74 @@ document.addEventListener('click', function (event) {
   event.stopPropagation();
   var target = document.getElementById((link.getAttribute('href') || '').slice(1));
   if (!target) { return; }
+  var keyboard = event.detail === 0;
   var group = target.closest('details');
   if (group) { group.open = true; }
-  target.scrollIntoView({behavior: 'smooth', block: 'center'});
-  target.classList.remove('nd-flash');
-  void target.offsetWidth;
-  target.classList.add('nd-flash');
+  function reveal() {
+    target.scrollIntoView({behavior: 'smooth', block: 'center'});
+    target.classList.remove('nd-flash');
+    void target.offsetWidth;
+    target.classList.add('nd-flash');
+    if (keyboard) { target.setAttribute('tabindex', '-1'); target.focus({preventScroll: true}); }
+  }
+  var tab = document.getElementById('nd-tab-sources-button');
+  if (!tab || target.getClientRects().length || tab.getAttribute('aria-selected') === 'true') {
+    reveal();
+    return;
+  }
+  tab.click();
+  var tries = 0;
+  (function wait() {
+    if (target.getClientRects().length || ++tries > 60) { reveal(); } else { requestAnimationFrame(wait); }
+  })();
 }, true);
+
+/* Names the page cannot send as attributes: the Chatbot's sanitizer drops aria-* from answers, so a [n] chip's name
+   ("Source 1: <title>, <date>", render.cite_html) comes as its title and becomes its aria-label here (the title goes:
+   the chip's own preview replaces the browser's tooltip). Gradio's upload button is named "Click to upload or drop
+   files" while it shows "Drop File Here - or - Click to Upload": a speech user saying what they see would miss it,
+   so its name starts with its text. Values are set as text (setAttribute), never parsed. */
+(function () {
+  function fix() {
+    document.querySelectorAll('a.nd-cite[title]').forEach(function (a) {
+      a.setAttribute('aria-label', a.getAttribute('title'));
+      a.removeAttribute('title');
+    });
+    document.querySelectorAll('#nd-upload button.upload-container[aria-label]').forEach(function (b) {
+      var text = b.textContent.replace(/\s+/g, ' ').trim();
+      if (text && b.getAttribute('aria-label').indexOf(text) !== 0) {
+        b.setAttribute('aria-label', text + ': article files to add to the library');
+      }
+    });
+  }
+  var queued = false;
+  new MutationObserver(function () {
+    if (queued) { return; }
+    queued = true;
+    requestAnimationFrame(function () { queued = false; fix(); });
+  }).observe(document.documentElement, {childList: true, subtree: true});
+})();
+
+/* "2 min ago" in the library (render.ago_html): recounted every 30 s, with render.ago's steps, so an open page
+   keeps telling the truth about the last sync. */
+(function () {
+  var MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  function ago(then) {
+    var s = (Date.now() - then.getTime()) / 1000;
+    if (s < 45) { return 'just now'; }
+    if (s < 3600) { return Math.max(1, Math.floor(s / 60)) + ' min ago'; }
+    if (s < 86400) { return Math.floor(s / 3600) + ' h ago'; }
+    if (s < 172800) { return 'yesterday'; }
+    if (s < 604800) { return Math.floor(s / 86400) + ' days ago'; }
+    return then.getUTCDate() + ' ' + MON[then.getUTCMonth()] + ' ' + then.getUTCFullYear();
+  }
+  setInterval(function () {
+    document.querySelectorAll('time.nd-ago[datetime]').forEach(function (t) {
+      var then = new Date(t.getAttribute('datetime'));
+      if (!isNaN(then.getTime())) { t.textContent = ago(then); }
+    });
+  }, 30000);
+})();
 
 /* From/To calendar: a month of day buttons that opens on the field's own ISO date, else on the newest article's
    month (#nd-newest's data-newest, from the server), and writes the picked day into the field as if typed. Built
