@@ -82,6 +82,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="page loads, each asking every question once")
     parser.add_argument("--pause", type=float, default=2.0,
                         help="seconds between an answer and the next question (a reader reads it; 0: at once)")
+    parser.add_argument("--typing", type=float, default=1.0,
+                        help="seconds between the page load and the first question (the page's load events run)")
     args = parser.parse_args()
     if not (Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()):
         print("skipped: needs /usr/bin/chromium and /usr/bin/chromedriver")
@@ -96,7 +98,7 @@ def main() -> int:
             from selenium.webdriver.support.ui import WebDriverWait
 
             WebDriverWait(driver, 60).until(lambda d: d.find_elements("css selector", "#nd-question textarea"))
-            time.sleep(1.0)
+            time.sleep(args.typing)
             for turn, question in enumerate(QUESTIONS, 1):
                 took = ask(driver, question, turn)
                 time.sleep(args.pause)
