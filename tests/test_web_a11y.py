@@ -185,6 +185,24 @@ def test_phone_390_nothing_overflows_and_passes_axe(browser: Any, answered: dict
         show_tab(browser, "sources")
 
 
+def test_stop_and_the_sidebar_pass_axe_when_enabled(browser: Any, answered: dict[str, Any]) -> None:
+    """Stop is disabled whenever no answer streams, and the sidebar starts closed: shown as a reader sees them while
+    an answer streams (Stop enabled) and with the list open, they meet the same contrast and naming rules."""
+    with viewport(browser, DESKTOP):
+        browser.execute_script("window.scrollTo(0, 0)")
+        toggle = find(browser, "button.toggle-button[aria-label='Toggle Sidebar']")
+        toggle.click()
+        wait_for(browser, lambda d: find(d, "#nd-conv-delete").is_displayed(), "the sidebar to open")
+        browser.execute_script("document.querySelector('#nd-stop').removeAttribute('disabled')")
+        try:
+            shot(browser, "desktop-1366-sidebar-stop")
+            check_axe(browser, "1366×768, sidebar open, Stop enabled")
+        finally:
+            browser.execute_script("document.querySelector('#nd-stop').setAttribute('disabled', '')")
+            find(browser, "button.toggle-button[aria-label='Toggle Sidebar']").click()
+            wait_for(browser, lambda d: not find(d, "#nd-conv-delete").is_displayed(), "the sidebar to close")
+
+
 def test_citations_are_chips_with_a_name_and_a_preview_and_open_with_enter(browser: Any,
                                                                            answered: dict[str, Any]) -> None:
     from selenium.webdriver.common.keys import Keys

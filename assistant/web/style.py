@@ -16,6 +16,10 @@ CSS = """
                                  --block-info-text-color: #a1a1aa !important;
                                  --input-placeholder-color: #a1a1aa !important; }
 #nd-tabs { --color-accent: #c2410c; }
+/* Stop and Delete: Gradio's red (#ef4444) under white text is 3.76:1; this one is 6.5:1 */
+#nd-stop, #nd-conv-delete { --button-cancel-background-fill: #b91c1c; --button-cancel-background-fill-hover: #991b1b;
+                            --button-cancel-border-color: #b91c1c; --button-cancel-border-color-hover: #991b1b;
+                            --button-cancel-text-color: #fff; --button-cancel-text-color-hover: #fff; }
 #nd-ask { --button-primary-background-fill: #c2410c; --button-primary-background-fill-hover: #9a3412;
           --button-primary-border-color: #c2410c; --button-primary-border-color-hover: #9a3412;
           --button-primary-text-color: #fff; --button-primary-text-color-hover: #fff; }
