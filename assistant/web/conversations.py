@@ -30,7 +30,7 @@ from json import dumps
 from pathlib import Path
 from typing import Any
 
-from assistant.types import Answer, Citation, Conflict, StoryMember
+from assistant.types import Answer
 
 STORE_VERSION = 1
 MAX_CONVERSATIONS = 50
@@ -153,7 +153,7 @@ def conversation_from(data: Any) -> Conversation | None:
     for turn in turns:
         if not isinstance(turn, dict) or not isinstance(turn.get("question"), str):
             continue
-        answer = answer_from(turn.get("answer"))
+        answer = Answer.from_json(turn.get("answer"))
         if answer is None:
             continue
         if turn.get("vote") in VOTES:
@@ -164,75 +164,6 @@ def conversation_from(data: Any) -> Conversation | None:
     conv = Conversation(cid, clean_title(title) or title_for(kept[0][0]), float(updated), kept, votes)
     conv.size = len(dumps(conversation_dict(conv)))
     return conv
-
-
-def answer_from(data: Any) -> Answer | None:
-    """An ``Answer`` from ``answer_dict``'s form, or None when any field is missing or of the wrong kind."""
-    if not isinstance(data, dict):
-        return None
-    text, asked, refused, mode, notice = (data.get(k) for k in ("answer", "standalone_question", "refused", "mode",
-                                                                  "notice"))
-    if not (isinstance(text, str) and isinstance(asked, str) and isinstance(refused, bool) and isinstance(mode, str)
-            and (notice is None or isinstance(notice, str))):
-        return None
-    raw_citations, raw_conflicts = data.get("citations"), data.get("conflicts", [])
-    if not isinstance(raw_citations, list) or not isinstance(raw_conflicts, list):
-        return None
-    citations = [citation_from(c) for c in raw_citations]
-    conflicts = [conflict_from(c) for c in raw_conflicts]
-    if any(c is None for c in citations) or any(c is None for c in conflicts):
-        return None
-    return Answer(asked, text, citations, refused, mode, notice or None, conflicts=conflicts)  # type: ignore[arg-type]
-
-
-def citation_from(data: Any) -> Citation | None:
-    if not isinstance(data, dict):
-        return None
-    n, passage, start, end, score = (data.get(k) for k in ("n", "text", "start", "end", "score"))
-    strings = [data.get(k) for k in ("article_id", "title", "source")]
-    optional = [data.get(k) for k in ("published", "url")]
-    if not (_int(n) and n > 0 and isinstance(passage, str) and _int(start) and _int(end) and _number(score)
-            and all(isinstance(s, str) for s in strings) and all(o is None or isinstance(o, str) for o in optional)):
-        return None
-    quotes = data.get("quotes", [])
-    if not isinstance(quotes, list) or not all(
-            isinstance(q, list) and len(q) == 2 and _int(q[0]) and _int(q[1]) and 0 <= q[0] <= q[1] <= len(passage)
-            for q in quotes):
-        return None
-    reports = data.get("also_reported_by", [])
-    if not isinstance(reports, list):
-        return None
-    members = [member_from(r) for r in reports]
-    if any(m is None for m in members):
-        return None
-    return Citation(n, strings[0], strings[1], strings[2], optional[0], optional[1], passage, start, end,
-                    float(score), tuple((q[0], q[1]) for q in quotes), tuple(members))  # type: ignore[arg-type]
-
-
-def member_from(data: Any) -> StoryMember | None:
-    if not isinstance(data, dict):
-        return None
-    source, title, url, published = (data.get(k) for k in ("source", "title", "url", "published"))
-    if not (isinstance(source, str) and isinstance(title, str) and (url is None or isinstance(url, str))
-            and (published is None or isinstance(published, str))):
-        return None
-    return StoryMember("", source, title, url or "", published or "")
-
-
-def conflict_from(data: Any) -> Conflict | None:
-    if not isinstance(data, dict) or not isinstance(data.get("what"), str) or not isinstance(data.get("values"), list):
-        return None
-    values = []
-    for v in data["values"]:
-        if not (isinstance(v, dict) and isinstance(v.get("value"), str) and isinstance(v.get("citations"), list)
-                and all(_int(n) for n in v["citations"])):
-            return None
-        values.append((v["value"], tuple(v["citations"])))
-    return Conflict(data["what"], tuple(values))
-
-
-def _int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _number(x: Any) -> bool:
