@@ -38,7 +38,7 @@ def suggest(assistant: Assistant, answer: Answer, scope: Scope = Scope(),
             keep_going: Callable[[], bool] = lambda: True) -> list[str]:
     """Up to ``MAX_SUGGESTIONS`` questions the collection answers, each citing a passage this answer does not.
     ``keep_going``: asked before each check; False (a reader's question is being answered) ends the search with
-    what was found, so checks never compete with an answer for the CPU."""
+    what was found, so only a check already under way overlaps the answer (bench/web_latency.py --pause 0)."""
     if answer.refused or not answer.citations:
         return []
     shown = quoted(answer)
