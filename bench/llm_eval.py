@@ -45,7 +45,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from retrieval_eval import write_corpus  # noqa: E402  (the dev articles with an id per line)
 
 from assistant.answer.refusal import is_refusal  # noqa: E402
 from assistant.assistant import Assistant  # noqa: E402
@@ -389,16 +391,6 @@ def dev_cases(bench: Path, limit: int, seed: int) -> list[Case] | None:
     return [Case(r["question"], str(r["answer"]), tuple(r.get("evidence") or ()),
                  date.fromisoformat(r["asked_on"][:10]) if r.get("asked_on") else None)
             for r in stratified(rows, limit, seed)]
-
-
-def write_corpus(articles: Path, target: Path) -> None:
-    """Dev articles with an explicit id per line: many lines share one url, the passage is the unit."""
-    with articles.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as out:
-        for line, raw in enumerate(src):
-            if raw.strip():
-                record = json.loads(raw)
-                record["id"] = f"{DEV}:{line}"
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def indexed_assistant(settings: Settings, sources: list[Path], embedder: Any) -> Assistant:

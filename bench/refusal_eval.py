@@ -34,7 +34,9 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from retrieval_eval import write_corpus  # noqa: E402  (the dev articles with an id per line)
 
 from assistant.answer import Evidence, Thresholds, answer_type, decide, extract, scoring  # noqa: E402
 from assistant.assistant import Assistant, Stopwatch  # noqa: E402
@@ -136,16 +138,6 @@ def squash(text: str) -> str:
 def is_gold(passage: Passage, evidence: list[str]) -> bool:
     flat = squash(passage.text)
     return any(g and (g in flat or flat in g) for g in (squash(e) for e in evidence))
-
-
-def write_corpus(articles: Path, target: Path) -> None:
-    """Dev articles with an explicit id per line: many lines share one url, the passage is the unit."""
-    with articles.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as out:
-        for line, raw in enumerate(src):
-            if raw.strip():
-                record = json.loads(raw)
-                record["id"] = f"realtimeqa-dev:{line}"
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def spread(items: list[Any], limit: int) -> list[Any]:
