@@ -29,6 +29,7 @@ from assistant.answer import (
 from assistant.answer.conflicts import conflict_text, find_conflicts
 from assistant.answer.entities import warm_up as warm_entities
 from assistant.answer.gate import on_topic
+from assistant.answer.kind import spans_articles
 from assistant.answer.occurrences import latest_occurrence
 from assistant.chat import standalone
 from assistant.limits import check_question, check_text
@@ -189,7 +190,9 @@ class Assistant:
         search = (timeline_topic(query) or query) if as_timeline else query
         found_passages = self.retriever.search(search, 2 * self.settings.top_k, filters) if query.strip() else []
         wide = [p for p in found_passages if not p.published or p.published <= horizon]
-        passages = wide[:self.settings.top_k]
+        # a question over several articles ("How many people died in the attacks?") reads all it retrieved: each
+        # article's best passage for it may rank below another article's weaker ones
+        passages = wide if spans_articles(query) else wide[:self.settings.top_k]
         if recent_first:
             passages = newest_among_ties(passages)
         clock.lap("retrieve")

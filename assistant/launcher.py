@@ -16,7 +16,15 @@ from assistant.web.auth import parse_credentials
 from assistant.web.page import indexer_for
 from assistant.web.server import build_app
 from index import Indexer
+from index.pipeline.embedding import make_embedder
 from index.sources.watch import Watcher
+
+ANSWER_THREADS = 1
+"""onnxruntime threads for the embeddings of questions in the server, unless ``NEWSDESK_EMBED_THREADS`` is set. The
+server answers several sessions at once, on the machine that also runs the reader's browser, and a pool of one
+thread per core then waits for threads another process holds: with the page in Chromium on two cores
+(bench/web_latency.py) answers completed in p50 205 ms with one thread, 239-280 ms with two. Alone, a question is
+16 ms faster with two (70 against 86 ms), which the CLI keeps. Indexing keeps one thread per core."""
 
 
 def is_loopback(host: str) -> bool:
@@ -45,7 +53,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, index_p
     warning = bind_warning(host, settings)
     if warning:
         print(f"newsdesk: WARNING: {warning}", file=sys.stderr)
-    assistant = Assistant(settings)
+    answering = settings if settings.embed_threads else settings.model_copy(update={"embed_threads": ANSWER_THREADS})
+    assistant = Assistant(settings, embedder=make_embedder(answering))
     indexer = indexer_for(assistant)
     if index_paths:
         report = indexer.sync(list(index_paths))

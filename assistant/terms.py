@@ -137,11 +137,25 @@ def date_words(iso: str | None) -> str:
     return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+KIN = [frozenset(group.split()) for group in (
+    "hit target pound shell bomb",
+    "attack strike raid barrag assault",
+    "die death dead kill",
+)]
+"""Stems news uses for one another: "Which cities were hit?" is answered by "Kharkiv was also targeted", "How many
+died in the attacks?" by "a barrage ... resulting in the death of at least one person". Attacks and hits stay apart:
+"the strikes came while Zelensky was in Brussels" does not say Brussels was hit."""
+_KIN_OF = {stem_: group for group in KIN for stem_ in group}
+
+
 def matches(term: Term, present: Collection[str]) -> bool:
     """Whether a term occurs among some text's stems: same stem, same 6-letter start (Ukraine/Ukrainian), or, for
     uncommon names, one transliteration away (Kyiv/Kiev, Zelensky/Zelenskyy: same first and last letter, two
     edits, both words uncommon so "World" never matches "would")."""
     if term.stem in present:
+        return True
+    kin = _KIN_OF.get(term.stem)
+    if kin is not None and any(p in kin for p in present):
         return True
     if term.word[:1].isdigit():
         return False

@@ -39,7 +39,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from retrieval_eval import write_corpus  # noqa: E402  (the dev articles with an id per line)
 
 from assistant.answer import Evidence, Thresholds, answer_type, decide, extract, scoring  # noqa: E402
-from assistant.assistant import Assistant, Stopwatch  # noqa: E402
+from assistant.assistant import Assistant, Stopwatch, answers  # noqa: E402
 from assistant.retrieval import Retriever  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from assistant.types import Filters, Passage  # noqa: E402
@@ -162,7 +162,7 @@ def sample_part(assistant: Assistant, latencies: list[float], verbose: bool) -> 
 
     def run(question: str, label: str) -> Any:
         started = time.perf_counter()  # (retrieval included: the question's period may take two searches)
-        result = assistant._evidence(question, Filters(), today, Stopwatch()).found
+        result = assistant._evidence(question, Filters(), today, Stopwatch(), answers).found
         latencies.append((time.perf_counter() - started) * 1000)
         record(question, label, result, result.question)
         return result

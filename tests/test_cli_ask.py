@@ -49,6 +49,21 @@ def test_ask_prints_the_answer_then_its_sources(home: str, capsys: pytest.Captur
     assert "“" in sources and "duel" in sources.splitlines()[1], "the quoted passage follows its heading"
 
 
+def test_the_readers_examples(home: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The offline reader's examples as a user asks them (the page and the API: tests/test_web.py)."""
+    monkeypatch.setenv("NEWSDESK_TODAY", "2026-12-02")
+    assert main(["--home", home, "ask", "Which cities were hit besides Kyiv?"]) == 0
+    assert capsys.readouterr().out.startswith("Kharkiv — The northeastern Kharkiv region was also targeted")
+    assert main(["--home", home, "ask", "How many people died in the attacks?"]) == 0
+    answer, sources = capsys.readouterr().out.split("\nSources:\n")
+    assert "at least five people killed" in answer and "the death of at least one person" in answer, answer
+    assert "[1] Russia Pounds Kiev" in sources and "[2] Putin’s Bold ‘Duel’ Threat" in sources, sources
+    assert main(["--home", home, "ask", "What did Putin propose?"]) == 0
+    assert capsys.readouterr().out.startswith("During the conference, Putin sarcastically proposed a “duel”")
+    assert main(["--home", home, "ask", "What did the Pope say about the Kyiv strikes?"]) == 0
+    assert capsys.readouterr().out.startswith("The articles don't say.")
+
+
 def test_ask_json(home: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--home", home, "ask", "--json", "How many ballistic missiles did Russia launch at Kyiv on "
                  "20 December 2024?"]) == 0

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.kind import wanted_entity, wants_several
+from assistant.answer.kind import spans_articles, wanted_entity, wants_several, wants_town
+from assistant.answer.reader import find_answers, without_excluded
+from assistant.answer.sentences import Sentence
 from assistant.assistant import Assistant
+from assistant.terms import matches, question_terms
 from index import Indexer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,10 +52,32 @@ def sample(tmp_path_factory: pytest.TempPathFactory, minilm) -> Assistant:
     ("Which show won the drama award at this year's Emmys?", None),  # "this year's" is when, not what
     ("Where did Russia first use the Oreshnik missile?", "place"),
     ("What did Putin propose?", None),
+    ("What did the Pope say about the Kyiv strikes?", None),  # what was said, not a person
     ("How many missiles hit Kyiv?", "number"),
 ])
 def test_the_kind_of_name_a_question_asks_for(question: str, kind: str | None) -> None:
     assert wanted_entity(question) == kind
+
+
+@pytest.mark.parametrize("question,across", [
+    ("How many people died in the attacks?", True),
+    ("Compare both strikes.", True),
+    ("Which cities were hit besides Kyiv?", False),  # several names, which one article may give
+])
+def test_questions_over_several_articles(question: str, across: bool) -> None:
+    assert spans_articles(question) is across
+
+
+def test_words_news_uses_for_one_another() -> None:
+    hit, died = question_terms("Which cities were hit?"), question_terms("How many died?")
+    assert matches(next(t for t in hit if t.word == "hit"), {"target"})
+    assert not matches(next(t for t in hit if t.word == "hit"), {"strike"}), "a strike is not a place hit"
+    assert matches(next(t for t in died if t.word == "died"), {"death"})
+
+
+def test_a_statement_by_someone_else_is_not_what_the_speaker_said(sample: Assistant) -> None:
+    answer = sample.ask("What did the Pope say about the Kyiv strikes?")
+    assert answer.refused, answer.text
 
 
 @pytest.mark.parametrize("question,several", [
@@ -76,6 +101,26 @@ def test_besides_x_leaves_x_out(sample: Assistant) -> None:
     lead = answer.text.split(" — ")[0]
     assert "Kharkiv" in lead, answer.text
     assert "Kyiv" not in lead and "Kiev" not in lead, answer.text
+
+
+def test_a_country_is_not_the_city_asked_for() -> None:
+    text = "Missiles from Russia hit the cities of Kharkiv and Lviv on Tuesday."
+    sentence = Sentence(0, 0, len(text), text, 0)
+    names = find_answers("Which cities were hit besides Kyiv?", [sentence]).names[(0, 0)]
+    assert {e.text for e in names} == {"Kharkiv", "Lviv"}, names
+    names = find_answers("Which country fired the missiles?", [sentence]).names[(0, 0)]
+    assert "Russia" in {e.text for e in names}, names
+    assert wants_town("Which major US city announced a mandate?") and not wants_town("Which country is it?")
+
+
+def test_besides_and_the_kind_asked_for_are_not_terms_of_the_question() -> None:
+    """ "besides Kyiv" says what to leave out, and "cities" what kind of answer: neither is what the answer's
+    sentence is about ("The northeastern Kharkiv region was also targeted")."""
+    question = "Which cities were hit besides Kyiv?"
+    terms = without_excluded(question, question_terms(question))
+    assert [t.word for t in terms] == ["hit"]
+    question = "Which company bought the studio?"  # for a company the word helps find the sentence: it stays
+    assert "company" in [t.word for t in without_excluded(question, question_terms(question))]
 
 
 def test_no_name_of_the_kind_asked_for_is_a_refusal(sample: Assistant) -> None:

@@ -28,6 +28,7 @@ NO_BROWSER = ("needs Debian chromium + chromium-driver (/usr/bin/chromium, /usr/
               "scripts/setup.sh --browser installs them")
 
 KYIV_TITLE = "Russia Pounds Kiev With 100 Missiles As Air War Escalates In Deadly Tit-For-Tat"
+PUTIN_TITLE = "Putin’s Bold ‘Duel’ Threat Sparks Chaos: Russia’s Deadly Missile Storm Devastates Kyiv"
 
 UPLOADED = """---
 title: Lighthouse keepers strike in Port Avelin
@@ -301,6 +302,50 @@ def test_follow_up_uses_the_conversation(browser: Any) -> None:
     # the earlier answer's sources are folded below, the latest open
     assert browser.find_element("id", f"nd-turn-{got['turn']}").get_attribute("open") is not None
     assert browser.find_element("id", f"nd-turn-{first}").get_attribute("open") is None
+
+
+READER_EXAMPLES = [
+    # (question, what the answer must say, the articles it cites); None: refused
+    ("Which cities were hit besides Kyiv?", ["Kharkiv — The northeastern Kharkiv region was also targeted"],
+     {KYIV_TITLE}),
+    ("What did Putin propose?", ["Putin sarcastically proposed a “duel”"], {PUTIN_TITLE}),
+    ("How many people died in the attacks?", ["at least five people killed", "the death of at least one person"],
+     {KYIV_TITLE, PUTIN_TITLE}),
+    ("What did the Pope say about the Kyiv strikes?", None, set()),
+]
+
+
+def new_chat(driver: Any) -> None:
+    wait_for(driver, lambda d: d.find_element("id", "nd-clear").is_enabled(), "New conversation to be enabled")
+    driver.find_element("id", "nd-clear").click()
+    wait_for(driver, lambda d: not d.find_elements("css selector", "#nd-chat [data-testid='bot']"), "a new chat")
+
+
+@pytest.mark.parametrize("question,says,cites", READER_EXAMPLES)
+def test_the_readers_examples_through_the_page_and_the_api(browser: Any, server: WebServer, question: str,
+                                                          says: list[str] | None, cites: set[str]) -> None:
+    """The offline reader's examples, each a new conversation: the city besides Kyiv leads, the proposal is quoted
+    (not the rhetorical question), both attacks' tolls are cited, the Pope is refused."""
+    import httpx
+
+    new_chat(browser)
+    reply = httpx.post(server.url + "/v1/chat/completions", timeout=60,
+                       json={"model": "newsdesk", "messages": [{"role": "user", "content": question}]}).json()
+    said = reply["choices"][0]["message"]["content"]
+    if says is None:
+        box = browser.find_element("css selector", "#nd-question textarea")
+        box.send_keys(question)
+        browser.find_element("id", "nd-ask").click()
+        shown = wait_for(browser, lambda d: [b.text for b in d.find_elements(
+            "css selector", "#nd-chat [data-testid='bot']") if "don't say" in b.text], "the refusal")[0]
+        assert shown.startswith("The articles don't say."), shown
+        assert said.startswith("The articles don't say.") and reply["sources"] == [], said
+        return
+    got = ask(browser, question)
+    for text in (got["answer"].text, said):
+        assert all(part in text for part in says), text
+    assert {s["title"] for s in got["sources"]} == cites
+    assert {s["title"] for s in reply["sources"]} == cites
 
 
 def test_date_filter_applies_to_retrieval(browser: Any) -> None:

@@ -160,7 +160,7 @@ def test_browser_secret_is_created_once_owner_only(tmp_path: Path) -> None:
 
 
 class ScriptedAssistant:
-    """Stands in for ``Assistant``: streams the given pieces (``gate`` holds it before the last), then the answer."""
+    """Stands in for ``Assistant``: streams the given pieces, ``hold`` seconds apart, then the answer."""
 
     mode = "offline"
 
@@ -179,6 +179,7 @@ class ScriptedAssistant:
                 if i and self.hold:
                     time.sleep(self.hold)
                 yield Delta(piece)
+            time.sleep(self.hold)
             yield Answer(question, "".join(self.pieces), [], False, "offline")
         except GeneratorExit:
             self.closed = True
@@ -194,15 +195,24 @@ def chats(updates: list[tuple[Any, ...]]) -> list[str]:
     return [u[0][-1]["content"] for u in updates if isinstance(u[0], list)]
 
 
-def test_every_piece_of_an_offline_answer_is_shown_as_it_comes(settings: Any) -> None:
+def test_every_piece_of_an_answer_is_shown_as_it_comes(settings: Any) -> None:
     sentences = ["Russia fired 100 missiles [1]. ", "Most were shot down [2]. ", "Kyiv was hit hardest [1]."]
-    updates = list(web_app(settings, ScriptedAssistant(sentences)).respond(KYIV, [], "", "", None))
+    updates = list(web_app(settings, ScriptedAssistant(sentences, hold=0.15)).respond(KYIV, [], "", "", None))
     shown = chats(updates)
     # the question with "Searching…", one update per sentence, the complete answer
     assert len(shown) == 1 + len(sentences) + 1, shown
     for n in range(1, len(sentences) + 1):
         assert shown[n].count("[") == n, f"update {n} should hold {n} sentence(s): {shown[n]!r}"
     assert isinstance(updates[-1][2], list) and len(updates[-1][2]) == 1, "the answer joins the conversation"
+
+
+def test_pieces_that_come_together_are_shown_in_one_update(settings: Any) -> None:
+    """The offline answer's sentences come within milliseconds of each other: one page update, not one apiece."""
+    sentences = ["Russia fired 100 missiles [1]. ", "Most were shot down [2]. ", "Kyiv was hit hardest [1]."]
+    updates = list(web_app(settings, ScriptedAssistant(sentences)).respond(KYIV, [], "", "", None))
+    shown = chats(updates)
+    assert len(shown) < 1 + len(sentences) + 1, shown
+    assert "Searching" in shown[0] and shown[-1].count("[") == 3 and len(shown) >= 2, shown
 
 
 def test_closing_the_handler_stops_the_assistant_and_keeps_the_partial_answer(settings: Any) -> None:

@@ -53,6 +53,17 @@ def wants_several(question: str) -> bool:
     return bool(SEVERAL.search(question))
 
 
+ACROSS = re.compile(r"\b(?:each|both|all|every|compare[sd]?|comparison|versus|vs\.?|differ(?:ent|ence|ences)?|"
+                    r"attacks|strikes|events|reports|articles)\b", re.IGNORECASE)
+"""Of ``SEVERAL``, the words asking about several events or articles, not several names of one kind."""
+
+
+def spans_articles(question: str) -> bool:
+    """Whether the answer takes a point from each of several articles ("How many people died in the attacks?"),
+    not several names that one article may give ("Which cities were hit besides Kyiv?")."""
+    return bool(ACROSS.search(question))
+
+
 # What a question names as the answer's kind ("which country", "this artist", "who") -> the entity labels that can
 # be it. Checked against the answer (``reader``): a "which country" answer without a country is not an answer.
 _HEADS = {
@@ -86,6 +97,8 @@ LABELS = {
 _ASKED = re.compile(r"\b(which|what|whose|this|these)\s+((?:[\w'-]+\s*){1,4})", re.IGNORECASE)
 _NOT_ASKED = frozenset("week weekend year month day time morning season".split())
 """After "this": "this week", "this year's Emmys" are times the question is set in, not what it asks for."""
+_VERBS = frozenset("did does do is was were are has have had will would can could should may might".split())
+"""After "what": "What did the Pope say?" asks for what was said, not for a person."""
 
 
 def wanted_entity(question: str) -> str | None:
@@ -107,11 +120,36 @@ def wanted_entity(question: str) -> str | None:
         following = [w.strip("'").removesuffix("'s") for w in match.group(2).lower().split()]
         if match.group(1).lower() in ("this", "these") and following and following[0] in _NOT_ASKED:
             continue
+        if following and following[0] in _VERBS:
+            continue
         for word in following:
             kind = _HEAD_OF.get(word)
             if kind:
                 return kind
     return None
+
+
+def asked_head(question: str) -> str | None:
+    """The word naming the kind of thing asked for ("cities" in "Which cities were hit?"): it says what the answer
+    is, not what it is about, so the sentence that answers seldom holds it ("Kharkiv was also targeted")."""
+    for match in _ASKED.finditer(" ".join(question.split())):
+        following = [w.strip("'").removesuffix("'s") for w in match.group(2).lower().split()]
+        if match.group(1).lower() in ("this", "these") and following and following[0] in _NOT_ASKED:
+            continue
+        if following and following[0] in _VERBS:
+            continue
+        head = next((w for w in following if w in _HEAD_OF), None)
+        if head is not None:
+            return head
+    return None
+
+
+_TOWNS = frozenset("city cities town towns village villages capital capitals".split())
+
+
+def wants_town(question: str) -> bool:
+    """Whether the place asked for is a city or town ("Which cities were hit?"), so a country is not the answer."""
+    return asked_head(question) in _TOWNS
 
 
 def gives_kind(kind: str, speaker: str, window: Sequence[Sentence], terms: Sequence[Term] = ()) -> bool:
@@ -125,7 +163,9 @@ def gives_kind(kind: str, speaker: str, window: Sequence[Sentence], terms: Seque
     if kind == "speech":
         speaker_terms = question_terms(speaker)
         vocab = Vocabulary(text)
-        return bool(SPEECH.search(text)) and all(vocab.covers(t) for t in speaker_terms if t.salient)
+        # every word naming the speaker, salient or not: the speaker comes lowercased ("the pope"), and a
+        # statement by someone else does not say what the Pope said
+        return bool(SPEECH.search(text)) and all(vocab.covers(t) for t in speaker_terms)
     return True
 
 

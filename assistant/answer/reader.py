@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer.entities import Entity, entities
-from assistant.answer.kind import LABELS, wanted_entity, wants_several
+from assistant.answer.kind import LABELS, asked_head, wanted_entity, wants_several, wants_town
 from assistant.answer.sentences import Sentence, Unit
+from assistant.answer.territories import is_territory
 from assistant.terms import Term, capitalised_phrases, matches, question_terms
 from assistant.text import stem, words
 
@@ -51,6 +52,8 @@ class Answers:
             return None
         seen: dict[str, str] = {}
         for tagged in (True, False):
+            if seen:  # a capitalised phrase the model left untagged leads only when it tagged nothing of the kind
+                break  # ("Kharkiv, Inna Luhina" for "Which cities were hit besides Kyiv?")
             for u in units:
                 for s in u.sentences:
                     for e in self.names.get((s.passage, s.order), []):
@@ -70,9 +73,13 @@ def find_answers(question: str, candidates: Sequence[Sentence]) -> Answers:
         return answers
     asked = question_terms(question)
     labels = LABELS[wanted]
+    town = wanted == "place" and wants_town(question)
+    if town:  # a building, an airport or a bridge (FAC) is not the city asked for
+        labels = labels - {"FAC"}
     for s, found in zip(candidates, entities([s.text for s in candidates])):
         names = [e for e in found + _untagged(s.text, found)
-                 if e.label in labels | {UNTAGGED} and not _given(e.text, asked) and not demonym(e.text)]
+                 if e.label in labels | {UNTAGGED} and not _given(e.text, asked) and not demonym(e.text)
+                 and not (town and is_territory(e.text))]
         if names:
             answers.names[(s.passage, s.order)] = names
     return answers
@@ -93,8 +100,12 @@ _EXCLUDED = re.compile(r"\b(?:besides|other than|apart from|except(?: for)?|asid
 
 def without_excluded(question: str, terms: list[Term]) -> list[Term]:
     """The question's terms without those it excludes ("Which cities were hit besides Kyiv?": Kyiv is not what
-    the answer should be about); the names stay out of the answer's lead through ``_given``."""
-    excluded = {stem(w) for m in _EXCLUDED.finditer(question) for w in words(m.group(1))}
+    the answer should be about; the names stay out of the answer's lead through ``_given``) and, for a place,
+    without the word naming the kind of answer ("cities": ``asked_head``)."""
+    excluded = {stem(w) for m in _EXCLUDED.finditer(question) for w in words(m.group(0))}  # "besides" too
+    head = asked_head(question)
+    if head is not None and wanted_entity(question) == "place":  # for a person or a company the word helps: on
+        excluded.add(stem(head))  # the dev set, leaving "governor" or "company" out lost more than it gained
     return [t for t in terms if t.stem not in excluded] if excluded else terms
 
 

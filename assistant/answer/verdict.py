@@ -23,7 +23,10 @@ MIN_SALIENT_COVERAGE = 0.25
 MIN_SUPPORT = 0.35
 """Minimum of 0.5 * keyword score (sentence or its window) + 0.5 * similarity, for the best shown sentence."""
 MIN_SIMILARITY = 0.45
-"""Best sentence-to-question similarity (the int8 MiniLM scores run high: unrelated sentences often reach 0.6)."""
+"""Best sentence-to-question similarity (the int8 MiniLM scores run high: unrelated sentences often reach 0.6)..."""
+STRONG_SUPPORT = 0.65
+"""...unless the support is this high: every keyword of the question, in a sentence MiniLM finds only fairly close
+("The northeastern Kharkiv region was also targeted": 0.40 to "Which cities were hit besides Kyiv?")."""
 
 
 @dataclass
@@ -112,7 +115,8 @@ def decide(evidence: Sequence[Evidence], kind: str, limits: Thresholds = Thresho
                       max((evidence[i].similarity for i in kept), default=-1.0), lead.missing, list(evidence))
     if not kept:
         verdict.answerable, verdict.reason = False, "the articles do not mention " + ", ".join(lead.missing)
-    elif verdict.similarity < limits.similarity or verdict.support < limits.support:
+    elif verdict.similarity < limits.similarity and verdict.support < STRONG_SUPPORT \
+            or verdict.support < limits.support:
         verdict.answerable, verdict.reason = False, "no sentence is close enough to the question"
     elif not any(evidence[i].kind_met for i in kept):
         verdict.answerable, verdict.reason = False, f"no sentence gives the {kind} asked for"

@@ -107,7 +107,6 @@ class WebApp:
         turn = len(state) + 1
         shown = self.messages(state) + [{"role": "user", "content": render.question_markdown(question)},
                                         {"role": "assistant", "content": "*Searching the articles…*"}]
-        yield shown, gr.skip(), state, ""
         try:
             since_d, until_d = parse_range(since, until, ("From", "To"), self.assistant.today())
         except DateError as exc:
@@ -118,21 +117,24 @@ class WebApp:
         text = ""
         self.partial[key] = (len(state), question, text)
         try:
-            with closing(in_thread(lambda: self.assistant.ask_stream(question, history, since_d, until_d,
-                                                                     list(sources or []) or None))) as events:
-                for event in events:
-                    if event is None:  # no piece yet: a chance for Stop to close this generator
+            # started before the question is shown: the page's first update and the answer overlap
+            with closing(InThread(lambda: self.assistant.ask_stream(question, history, since_d, until_d,
+                                                                    list(sources or []) or None))) as events:
+                yield list(shown), gr.skip(), state, ""
+                for ready in events:
+                    answer = next((event for event in ready if isinstance(event, Answer)), None)
+                    if not ready:  # no piece yet: a chance for Stop to close this generator
                         yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
-                    elif isinstance(event, Delta):  # every piece is shown as it comes: a sentence, or a token
-                        text += event.text
+                    elif answer is None:  # the pieces that came since the last update: sentences, or tokens
+                        text += "".join(event.text for event in ready if isinstance(event, Delta))
                         self.partial[key] = (len(state), question, text)
                         shown[-1] = {"role": "assistant", "content": render.answer_markdown(text, [], turn)}
                         yield list(shown), gr.skip(), state, ""
-                    elif isinstance(event, Answer):
+                    else:
                         self.partial.pop(key, None)
-                        state = [*state, (question, event)]
+                        state = [*state, (question, answer)]
                         shown[-1] = {"role": "assistant", "content": render.answer_markdown(
-                            event.text, event.citations, turn, event.notice)}
+                            answer.text, answer.citations, turn, answer.notice)}
                         yield shown, self.sources(state), state, ""
         except Exception as exc:  # a clear message for the reader, the traceback for the server log
             self.partial.pop(key, None)
@@ -633,49 +635,66 @@ class _Raised:
         self.exc = exc
 
 
-def in_thread(make: Callable[[], Iterator[Any]], tick: float = TICK) -> Iterator[Any]:
-    """``make()``'s items, produced in a worker thread; None every ``tick`` seconds while none is ready.
+class InThread:
+    """``make()``'s items, produced in a worker thread from the moment this is made; iterated in batches: all the
+    items ready at once, an empty batch every ``tick`` seconds while none is.
 
     Gradio stops a streaming handler by closing its generator, which it can do only between two ``next`` calls
     (``SyncToAsyncIterator.aclose`` retries for up to 60 s while the generator is executing). A handler iterating
-    the assistant itself is inside ``next`` while retrieval runs or the model has not sent its next token; this one
-    is back within ``tick``. Closing this generator tells the worker to stop: it closes ``make()``'s iterator when
-    the item it waits for arrives (for the LLM: the next token), which closes the HTTP stream."""
-    items: queue.Queue[Any] = queue.Queue()
-    stop = threading.Event()
-    done = object()
+    the assistant itself is inside ``next`` while retrieval runs or the model has not sent its next token; one
+    iterating this is back within ``tick``. ``close`` tells the worker to stop: it closes ``make()``'s iterator when
+    the item it waits for arrives (for the LLM: the next token), which closes the HTTP stream.
 
-    def work() -> None:
+    Batches, because every update is a round trip through the page: the offline answer's sentences and the answer
+    itself come within milliseconds of each other, and showing each apiece made answers slower to complete in the
+    browser (bench/web_latency.py)."""
+
+    def __init__(self, make: Callable[[], Iterator[Any]], tick: float = TICK) -> None:
+        self.items: queue.Queue[Any] = queue.Queue()
+        self.stop = threading.Event()
+        self.tick = tick
+        threading.Thread(target=self._work, args=(make,), name="newsdesk-answer", daemon=True).start()
+
+    def _work(self, make: Callable[[], Iterator[Any]]) -> None:
         source: Iterator[Any] | None = None
         try:
             source = make()
             for item in source:
-                if stop.is_set():
+                if self.stop.is_set():
                     break
-                items.put(item)
+                self.items.put(item)
         except Exception as exc:  # raised again in the handler's thread, where the reader is told
-            items.put(_Raised(exc))
+            self.items.put(_Raised(exc))
         finally:
             close = getattr(source, "close", None)
             if close is not None:
                 close()
-            items.put(done)
+            self.items.put(_DONE)
 
-    threading.Thread(target=work, name="newsdesk-answer", daemon=True).start()
-    try:
+    def __iter__(self) -> Iterator[list[Any]]:
         while True:
             try:
-                item = items.get(timeout=tick)
+                ready = [self.items.get(timeout=self.tick)]
             except queue.Empty:
-                yield None
+                yield []
                 continue
-            if item is done:
-                return
-            if isinstance(item, _Raised):
-                raise item.exc
-            yield item
-    finally:
-        stop.set()
+            while not self.items.empty():
+                ready.append(self.items.get_nowait())
+            end = next((i for i, item in enumerate(ready) if item is _DONE or isinstance(item, _Raised)), None)
+            if end is None:
+                yield ready
+                continue
+            if end:
+                yield ready[:end]
+            if isinstance(ready[end], _Raised):
+                raise ready[end].exc
+            return
+
+    def close(self) -> None:
+        self.stop.set()
+
+
+_DONE = object()
 
 
 def indexer_for(assistant: Assistant) -> Indexer:
