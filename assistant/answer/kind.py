@@ -116,17 +116,8 @@ def wanted_entity(question: str) -> str | None:
         return "amount"
     if answer_type(q)[0] == "time":
         return "date"
-    for match in _ASKED.finditer(q):
-        following = [w.strip("'").removesuffix("'s") for w in match.group(2).lower().split()]
-        if match.group(1).lower() in ("this", "these") and following and following[0] in _NOT_ASKED:
-            continue
-        if following and following[0] in _VERBS:
-            continue
-        for word in following:
-            kind = _HEAD_OF.get(word)
-            if kind:
-                return kind
-    return None
+    head = asked_head(q)
+    return _HEAD_OF[head] if head else None
 
 
 def asked_head(question: str) -> str | None:
