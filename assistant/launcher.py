@@ -22,9 +22,10 @@ from index.sources.watch import Watcher
 ANSWER_THREADS = 1
 """onnxruntime threads for the embeddings of questions in the server, unless ``NEWSDESK_EMBED_THREADS`` is set. The
 server answers several sessions at once, on the machine that also runs the reader's browser, and a pool of one
-thread per core then waits for threads another process holds: with the page in Chromium on two cores
-(bench/web_latency.py) answers completed in p50 205 ms with one thread, 239-280 ms with two. Alone, a question is
-16 ms faster with two (70 against 86 ms), which the CLI keeps. Indexing keeps one thread per core."""
+thread per core then waits for threads another process holds: with the page in Chromium on two cores, timed in
+the page as bench/web_latency.py does, answers completed in p50 205 ms with one thread, 239-280 ms with two.
+Alone, a question is 16 ms faster with two (70 against 86 ms), which the CLI keeps. Indexing keeps one thread per
+core."""
 
 
 def is_loopback(host: str) -> bool:

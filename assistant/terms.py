@@ -149,9 +149,9 @@ _KIN_OF = {stem_: group for group in KIN for stem_ in group}
 
 
 def matches(term: Term, present: Collection[str]) -> bool:
-    """Whether a term occurs among some text's stems: same stem, same 6-letter start (Ukraine/Ukrainian), or, for
-    uncommon names, one transliteration away (Kyiv/Kiev, Zelensky/Zelenskyy: same first and last letter, two
-    edits, both words uncommon so "World" never matches "would")."""
+    """Whether a term occurs among some text's stems: same stem, a word news uses for it (``KIN``), same 6-letter
+    start (Ukraine/Ukrainian), or, for uncommon names, one transliteration away (Kyiv/Kiev, Zelensky/Zelenskyy:
+    same first and last letter, two edits, both words uncommon so "World" never matches "would")."""
     if term.stem in present:
         return True
     kin = _KIN_OF.get(term.stem)
