@@ -695,8 +695,7 @@ def test_serve_keeps_a_watched_folder_indexed(tmp_path: Path) -> None:
 
 def test_dates_are_read_against_the_collection_in_a_conversation(browser: Any) -> None:
     """A new user's first questions, with "today" in December 2026: the January and December 2024 articles answer."""
-    browser.find_element("id", "nd-clear").click()
-    wait_for(browser, lambda d: not d.find_elements("css selector", "#nd-chat [data-testid='bot']"), "a new chat")
+    new_chat(browser)
     got = ask(browser, "How many missiles were fired in the January attack?")
     assert {s["title"] for s in got["sources"]} == {KYIV_TITLE}, got["answer"].text
     got = ask(browser, "And in the December one?")

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import test_web
 from openai_server import Recorded, Reply, ScriptedOpenAI
-from test_web import SAMPLE, ask, shot, wait_for
+from test_web import SAMPLE, ask, new_chat, shot, wait_for
 from web_server import WebServer
 
 from assistant.types import Answer, Citation, Conflict, Delta, StoryMember
@@ -290,12 +290,6 @@ def reload(driver: Any) -> None:
     wait_for(driver, lambda d: d.find_elements("css selector", "#nd-question textarea"), "the page again")
 
 
-def new_conversation(driver: Any) -> None:
-    wait_for(driver, lambda d: d.find_element("id", "nd-clear").is_enabled(), "New conversation to be enabled")
-    driver.find_element("id", "nd-clear").click()
-    wait_for(driver, lambda d: not bot_texts(d), "an empty chat")
-
-
 def stored(driver: Any, server: WebServer) -> str:
     """The browser's copy as localStorage holds it (encrypted), under the key the server's data home gives."""
     key = conv.storage_key(conv.browser_secret(server.home))
@@ -306,7 +300,7 @@ def test_conversations_are_kept_across_reloads_and_listed(browser: Any, server: 
     first = ask(browser, KYIV)
     assert LLM_ANSWER.split(" [")[0] in first["answer"].text
     wait_for(browser, lambda d: [t for t, _ in listed(d)] == [KYIV], "the conversation in the list")
-    new_conversation(browser)
+    new_chat(browser)
     ask(browser, DUEL)
     wait_for(browser, lambda d: listed(d) == [(DUEL, True), (KYIV, False)], "both conversations, latest first")
     before = stored(browser, server)
@@ -357,7 +351,7 @@ def test_open_rename_delete_and_new(browser: Any) -> None:
 
 
 def test_stop_ends_a_streaming_answer_and_the_model_call(browser: Any, scripted: ScriptedOpenAI) -> None:
-    new_conversation(browser)
+    new_chat(browser)
     words = [f"word{i} " for i in range(300)]
     scripted.script(Reply(pieces=words, interval=0.05))  # 15 s unless stopped
     before = len(scripted.requests)

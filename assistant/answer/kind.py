@@ -38,11 +38,13 @@ def answer_type(question: str) -> tuple[str, str]:
     return "any", ""
 
 
+_ACROSS = (r"each|both|all|every|compare[sd]?|comparison|versus|vs\.?|differ(?:ent|ence|ences)?|attacks|strikes|"
+           r"events|reports")
+"""Words asking about several events or articles (``ACROSS``); ``SEVERAL`` adds several names of one kind."""
 SEVERAL = re.compile(
-    r"\b(?:each|both|all|every|compare[sd]?|comparison|versus|vs\.?|differ(?:ent|ence|ences)?|list|which (?:cities|"
-    r"countries|regions|places|people|companies|articles|reports)|what (?:cities|countries|regions|places)|"
-    r"other (?:cities|countries|regions|places|targets)|besides|other than|apart from|except|attacks|strikes|"
-    r"events|reports)\b",
+    rf"\b(?:{_ACROSS}|list|which (?:cities|countries|regions|places|people|companies|articles|reports)|"
+    r"what (?:cities|countries|regions|places)|other (?:cities|countries|regions|places|targets)|besides|other than|"
+    r"apart from|except)\b",
     re.IGNORECASE,
 )
 """Words asking about more than one thing: "each", "both", "compare", "besides X", plural events."""
@@ -53,8 +55,7 @@ def wants_several(question: str) -> bool:
     return bool(SEVERAL.search(question))
 
 
-ACROSS = re.compile(r"\b(?:each|both|all|every|compare[sd]?|comparison|versus|vs\.?|differ(?:ent|ence|ences)?|"
-                    r"attacks|strikes|events|reports|articles)\b", re.IGNORECASE)
+ACROSS = re.compile(rf"\b(?:{_ACROSS}|articles)\b", re.IGNORECASE)
 """Of ``SEVERAL``, the words asking about several events or articles, not several names of one kind."""
 
 
