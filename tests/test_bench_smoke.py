@@ -84,3 +84,8 @@ def test_story_grouping_tiny_skips_dev(clone: Path) -> None:
     assert result["vocabulary"] == "word list" and "short" not in result
     assert result["long"]["articles"] > 6 and result["store"]["precision"] == 1.0
     assert "short: skipped: no dev set" in out and "threshold  precision  recall" in out
+
+
+def test_answer_latency_answers_the_sample_conversations(clone: Path) -> None:
+    out = run(clone, "answer_latency.py")
+    assert "first answer" in out and "later answers (29)" in out

@@ -535,7 +535,7 @@ class WebApp:
                         followups = [gr.Button("", size="sm", visible=False, elem_id=f"nd-followup-{i}",
                                                elem_classes="nd-followup", scale=0) for i in range(MAX_SUGGESTIONS)]
                     with gr.Row():
-                        box = gr.Textbox(placeholder="Ask a question, e.g. How many missiles hit Kyiv?",
+                        box = gr.Textbox(placeholder="e.g. How many missiles hit Kyiv?",  # one line on a 390 px phone
                                          label="Question", show_label=False, elem_id="nd-question", scale=5,
                                          autofocus=True, max_length=self.settings.max_question_chars)
                         send = gr.Button("Ask", variant="primary", elem_id="nd-ask", scale=1, min_width=80)
