@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -59,14 +60,17 @@ def main() -> int:
     first: list[float] = []
     later: list[float] = []
     assistant = Assistant(load_settings())
-    for at, conversation in enumerate(CONVERSATIONS):
-        history: list[Turn] = []
-        for question in conversation:
-            started = time.perf_counter()
-            answer = list(assistant.ask_stream(question, history))[-1]
-            took = (time.perf_counter() - started) * 1000
-            (later if at or history else first).append(took)
-            history.append(Turn(question, answer.text))
+    try:
+        for at, conversation in enumerate(CONVERSATIONS):
+            history: list[Turn] = []
+            for question in conversation:
+                started = time.perf_counter()
+                answer = list(assistant.ask_stream(question, history))[-1]
+                took = (time.perf_counter() - started) * 1000
+                (later if at or history else first).append(took)
+                history.append(Turn(question, answer.text))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     later.sort()
     print(f"repo {repo}: first answer {first[0]:.0f} ms; later answers ({len(later)}) "
           f"p50 {statistics.median(later):.0f} ms, p90 {later[int(0.9 * len(later))]:.0f} ms")

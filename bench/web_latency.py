@@ -5,11 +5,11 @@ the panel, in headless Chromium against a real ``newsdesk serve`` on 127.0.0.1 o
 
 ``--repo``: the checkout whose code serves the page (a ``git worktree`` of an older commit gives the "before").
 Each round is one of ``answer_latency.CONVERSATIONS``, so no question is asked twice of one server (a second
-asking finds every sentence already read). The first answer (cold: keyword snapshot, entity model) is reported
-apart from the later ones. ``--pause``: what
-the page does after an answer (saving the conversation, checking follow-ups) overlaps the next question when the
-reader asks at once. Each round is a new reader: the browser's storage is cleared, or the page would restore the
-last conversation and its sources panels would be found before the new answers arrive.
+asking finds every sentence already read). The first answer of a run (a new server and page) is reported apart
+from the later ones. ``--pause``: what the page does after an answer (saving the conversation, checking
+follow-ups) overlaps the next question when the reader asks at once. Each round is a new reader: the browser's
+storage is cleared, or the page would restore the last conversation and its sources panels would be found before
+the new answers arrive.
 
 On two cores the figures drift by a fifth between runs of the same code: compare before and after in alternating
 runs, with nothing else running (a forgotten server or browser from an interrupted run counts).
