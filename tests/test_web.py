@@ -197,6 +197,14 @@ def reindex(driver: Any) -> None:
     driver.find_element("id", "nd-reindex").click()
 
 
+def in_view(driver: Any, element: Any) -> bool:
+    """Entirely inside the viewport, at the current scroll position."""
+    return driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect();"
+        "return r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= window.innerHeight"
+        " && r.right <= window.innerWidth;", element)
+
+
 def normalise(text: str) -> str:
     return " ".join(text.split())
 
@@ -225,6 +233,16 @@ def clear_dates(driver: Any) -> None:
     type_date(driver, "nd-since", "")
     type_date(driver, "nd-until", "", enter=True)
     dates_note(driver, "Dates: any time")
+    filters_in_use(driver, "")
+
+
+def filters_in_use(driver: Any, expected: str) -> None:
+    """Waits for the line under the question box to say ``expected``, seen from the Sources tab (empty: no line)."""
+    show_tab(driver, "sources")
+    wait_for(driver, lambda d: normalise(d.find_element("id", "nd-in-use").text) == expected,
+             f"the filters in use to read {expected!r}")
+    if expected:
+        assert in_view(driver, driver.find_element("css selector", "#nd-in-use .nd-in-use"))
 
 
 def ask_refused(driver: Any, question: str, message: str) -> None:
@@ -373,7 +391,9 @@ def test_date_words_in_the_filters_are_read_by_the_one_parser(browser: Any) -> N
         type_date(browser, "nd-since", "January 2024")
         type_date(browser, "nd-until", "January 2024", enter=True)
         dates_note(browser, "Dates: January 2024")
-        got = ask(browser, "How many missiles were fired at Kyiv?")  # unfiltered, the December article answers too
+        filters_in_use(browser, "Answers search only January 2024 (Filters tab)")
+        got = ask(browser, "How many missiles were fired at Kyiv?")
+        shot(browser, "filters-in-use")  # unfiltered, the December article answers too
         assert {s["title"] for s in got["sources"]} == {KYIV_TITLE}, got["answer"].text
     finally:
         clear_dates(browser)
@@ -387,6 +407,7 @@ def test_unreadable_date_is_refused_naming_the_field(browser: Any) -> None:
         type_date(browser, "nd-since", "blurday", enter=True)
         note = dates_note(browser, message)
         assert lines_of(browser, note) == 1, "one line"
+        filters_in_use(browser, f"Filters: {message}")
         assert len(browser.find_elements("css selector", "#nd-chat [data-testid='bot']")) == bots
         assert len(browser.find_elements("css selector", "#nd-sources details.nd-turn")) == turns
         shot(browser, "date-refused")
@@ -495,9 +516,23 @@ def test_upload_reindex_then_answer_from_the_new_article(browser: Any, server: W
     assert "(no source)" not in options and "" not in options, "the sample articles have no source to pick"
     assert not browser.find_elements("css selector", "#nd-source-filter .token"), "looking must not select a source"
 
-    got = ask(browser, "Why did the lighthouse keepers in Port Avelin go on strike?")
+    sources.click()  # picked, the source shows under the question box, seen from the Sources tab too
+    wait_for(browser, lambda d: d.execute_script(  # the list re-renders as it opens: find and click in one step
+        "const o = [...document.querySelectorAll(\"[data-testid='dropdown-option']\")]"
+        ".find(o => o.getAttribute('aria-label') === 'Coastal Courier');"
+        "if (o) { o.dispatchEvent(new MouseEvent('mousedown', {bubbles: true})); o.click(); } return !!o;"),
+        "the option picked")
+    wait_for(browser, lambda d: d.find_elements("css selector", "#nd-source-filter .token"), "the source picked")
+    sources.send_keys(Keys.ESCAPE)
+    filters_in_use(browser, "Answers search only from Coastal Courier (Filters tab)")
+    try:
+        got = ask(browser, "Why did the lighthouse keepers in Port Avelin go on strike?")
+    finally:
+        show_tab(browser, "filters")
+        browser.find_element("css selector", "#nd-source-filter .token-remove.remove-all").click()
+        filters_in_use(browser, "")
     titles = [s["title"] for s in got["sources"]]
-    assert "Lighthouse keepers strike in Port Avelin" in titles, titles
+    assert titles == ["Lighthouse keepers strike in Port Avelin"], titles
     assert "night" in got["answer"].text.lower(), got["answer"].text
     link = got["group"].find_element("css selector", ".nd-title a")
     assert link.get_attribute("href") == "https://courier.example/port-avelin-lighthouse-strike"

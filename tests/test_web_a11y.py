@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import test_web
-from test_web import KYIV_TITLE, ask, lines_of, shot, show_tab, wait_for
+from test_web import KYIV_TITLE, ask, in_view, lines_of, shot, show_tab, wait_for
 
 server = test_web.server
 browser = test_web.browser
@@ -79,14 +79,6 @@ def check_axe(driver: Any, where: str) -> None:
     found = axe(driver)
     print(report(where, found))
     assert not serious(found), report(where, serious(found))
-
-
-def in_view(driver: Any, element: Any) -> bool:
-    """Entirely inside the viewport, at the current scroll position."""
-    return driver.execute_script(
-        "const r = arguments[0].getBoundingClientRect();"
-        "return r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= window.innerHeight"
-        " && r.right <= window.innerWidth;", element)
 
 
 def find(driver: Any, css: str) -> Any:

@@ -318,13 +318,14 @@ class WebApp:
             raise gr.Error(str(exc)) from None
         return answer.to_json(asked=question)
 
-    def read_dates(self, since: str | None, until: str | None) -> str:
-        """The From/To filters as they will be read (on Enter or leaving a field): the period, or why not."""
+    def read_filters(self, since: str | None, until: str | None, sources: list[str] | None) -> tuple[str, str]:
+        """The filters as they will be read (on Enter or leaving a date field, or a source picked): the period or
+        why not, under the fields; and the filters in use, under the question box."""
         try:
             first, last = parse_range(since, until, ("From", "To"), self.assistant.today())
         except DateError as exc:
-            return render.dates_html(error=str(exc))
-        return render.dates_html(first, last)
+            return render.dates_html(error=str(exc)), render.filters_in_use_html(error=str(exc))
+        return render.dates_html(first, last), render.filters_in_use_html(first, last, sources or [])
 
     # -- feedback and export ---------------------------------------------------------------------------------------
 
@@ -541,6 +542,7 @@ class WebApp:
                         send = gr.Button("Ask", variant="primary", elem_id="nd-ask", scale=1, min_width=80)
                         stop = gr.Button("Stop", variant="stop", elem_id="nd-stop", scale=0, min_width=70,
                                          interactive=False)
+                    in_use = gr.HTML("", elem_id="nd-in-use", padding=False, js_on_load=None)
                     with gr.Row():
                         clear = gr.Button("New conversation", size="sm", elem_id="nd-clear")
                         download = gr.DownloadButton("Download conversation (.md)", size="sm", interactive=False,
@@ -613,9 +615,9 @@ class WebApp:
             comment_skip.click(self.no_comment, None, [feedback_row, feedback_note, comment],
                                api_visibility="private", queue=False)
             demo.unload(self.session_closed)
-            for field in (since, until):
-                for event in (field.submit, field.blur):
-                    event(self.read_dates, [since, until], dates, api_visibility="private", queue=False)
+            for event in (since.submit, since.blur, until.submit, until.blur, sources.change):
+                event(self.read_filters, [since, until, sources], [dates, in_use], api_visibility="private",
+                      queue=False)
             for trigger in (clear.click, chatbot.clear):
                 trigger(self.new_conversation, book, shown, api_visibility="private")
             library_outputs = [result, library, sources]

@@ -286,6 +286,21 @@ def dates_html(since: date | None = None, until: date | None = None, error: str 
     return f'<div class="nd-dates" role="status" data-state="read">Dates: {esc(period_text(since, until))}</div>'
 
 
+def filters_in_use_html(since: date | None = None, until: date | None = None, sources: Sequence[str] = (),
+                        error: str | None = None) -> str:
+    """The filters the next answer uses, shown under the question box; nothing when there are none.
+
+    Set in the Filters tab, they are easy to forget once the Sources tab is back in front."""
+    if error:
+        return f'<div class="nd-in-use nd-error" role="status">Filters: {esc(error)}</div>'
+    parts = [period_text(since, until)] if since or until else []
+    if sources:
+        parts.append("from " + ", ".join(sources))
+    if not parts:
+        return ""
+    return f'<div class="nd-in-use" role="status">Answers search only {esc(" · ".join(parts))} (Filters tab)</div>'
+
+
 def newest_html(newest: date | None) -> str:
     """The newest article's day; the calendar opens on its month (``data-newest``) rather than on today's."""
     if newest is None:

@@ -103,6 +103,9 @@ button.nd-pick svg { width: 18px; height: 18px; margin: 0; }
 #nd-dates-row .html-container { padding: 0 4px !important; }
 .nd-dates, .nd-newest { font-size: 0.9em; color: var(--body-text-color-subdued); }
 .nd-dates.nd-error { color: #b91c1c; font-weight: 600; }
+#nd-in-use:not(:has(.nd-in-use)) { display: none; }  /* no filters: no line, and no gap for it */
+.nd-in-use { font-size: 0.9em; color: var(--body-text-color-subdued); padding: 0 4px; }
+.nd-in-use.nd-error { color: #b91c1c; font-weight: 600; }
 .nd-cal { position: absolute; z-index: 1000; width: 252px; box-sizing: border-box; padding: 8px;
           background: var(--background-fill-primary, #fff); color: var(--body-text-color, #111);
           border: 1px solid var(--border-color-primary, #ccc); border-radius: 8px;
