@@ -87,6 +87,8 @@ class Recent:
         return self.inner.dim
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
             known = {t: self._vectors[t] for t in texts if t in self._vectors}
             for text in known:
@@ -99,8 +101,6 @@ class Recent:
                 self._vectors.update(zip(missing, fresh))
                 while len(self._vectors) > self.size:
                     self._vectors.popitem(last=False)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
 
 
